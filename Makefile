@@ -1,0 +1,19 @@
+# The two commands of the README, and the benchmarks. Each does its own set-up.
+.PHONY: demo test bench venv clean
+
+# The main job, offline: crawl the bundled demo site on 127.0.0.1 and write JSON Lines.
+demo:
+	scripts/venv.sh
+	.venv/bin/python scripts/demo.py
+
+# The whole test suite, the real-WordPress integration tests included.
+test:
+	scripts/venv.sh --test
+	scripts/install-system-packages.sh
+	.venv/bin/python -m pytest
+
+venv:
+	scripts/venv.sh --test
+
+clean:
+	rm -rf .venv output state build dist *.egg-info

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Makes .venv at the repo root with the runtime packages (requirements.txt) and, with --test, the test tools.
+# On a fresh Debian, python3 lacks venv/ensurepip: install python3-venv first when we can.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv python3-pip
+  else
+    echo "venv: python3 cannot make virtualenvs; install python3-venv (apt-get install python3-venv)" >&2
+    exit 1
+  fi
+fi
+
+requirements=requirements.txt
+[ "${1:-}" = "--test" ] && requirements=requirements-test.txt
+stamp=".venv/.installed-$(basename "$requirements" .txt)"
+if [ -f "$stamp" ] && [ "$stamp" -nt "$requirements" ] && [ "$stamp" -nt requirements.txt ]; then
+  exit 0
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+touch "$stamp"

@@ -1,0 +1,77 @@
+"""Runs the real ``scrapy crawl wpposts`` command, as a user or cron would, and reads what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "viewworld" / "schemas" / "post.schema.json"
+# Tests crawl loopback servers: no politeness delay, so that the suite stays fast.
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "PROGRESS_INTERVAL": "0", "LOG_LEVEL": "INFO"}
+_CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
+
+
+@dataclass
+class Crawl:
+    exit_code: int
+    output_dir: Path
+    log: str
+    stderr: str
+
+    def files(self) -> list[Path]:
+        return sorted(self.output_dir.glob("*/posts-*.jsonl"))
+
+    def items(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for path in self.files() for line in path.read_text(encoding="utf-8").splitlines()]
+
+    def stat(self, name: str) -> Any:
+        match = re.search(rf"'{re.escape(name)}': ([^,\n]+)", self.log)
+        return None if match is None else eval(match.group(1))  # noqa: S307 - Scrapy's pprint of numbers
+
+    @property
+    def requests(self) -> int:
+        return self.stat("downloader/request_count") or 0
+
+
+def scrapy_command() -> list[str]:
+    return [sys.executable, "-m", "scrapy.cmdline"]
+
+
+def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = None,
+          env: dict[str, str] | None = None, timeout: float = 300) -> Crawl:
+    """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir``; ``arguments`` are ``name=value``."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log_file = output_dir / f"crawl-{len(list(output_dir.glob('crawl-*.log')))}.log"
+    command = [*scrapy_command(), "crawl", "wpposts"]
+    for argument in arguments:
+        command += ["-a", argument]
+    for name, value in ({**FAST, "OUTPUT_DIR": str(output_dir), "LOG_FILE": str(log_file)} | (settings or {})).items():
+        command += ["-s", f"{name}={value}"]
+    environment = {name: value for name, value in os.environ.items() if name not in _CREDENTIAL_VARIABLES}
+    environment.update(env or {})
+    finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+    return Crawl(finished.returncode, output_dir, log, finished.stderr)
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def assert_valid_records(items: list[dict[str, Any]]) -> None:
+    validator = _validator()
+    for item in items:
+        errors = sorted(validator.iter_errors(item), key=lambda error: list(error.path))
+        assert not errors, f"post {item.get('id')}: {errors[0].message} at {list(errors[0].path)}"

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from viewworld.arguments import DEFAULT_SITE, ArgumentError, CrawlArguments
+
+
+def test_no_argument_crawls_viewworld_with_100_posts_a_page():
+    arguments = CrawlArguments.parse({})
+    assert arguments.sites == (DEFAULT_SITE,)
+    assert arguments.per_page == 100
+    assert arguments.max_posts is None
+
+
+def test_several_sites_are_separated_by_commas_and_normalised():
+    arguments = CrawlArguments.parse({"site": "example.org/, http://127.0.0.1:8080/news/ ,example.org"})
+    assert arguments.sites == ("https://example.org", "http://127.0.0.1:8080/news")
+
+
+def test_sites_file_lists_one_site_a_line_with_comments(tmp_path):
+    sites_file = tmp_path / "sites.txt"
+    sites_file.write_text("# our sites\nhttps://a.example\n\nb.example\n", encoding="utf-8")
+    assert CrawlArguments.parse({"sites_file": str(sites_file)}).sites == ("https://a.example", "https://b.example")
+
+
+def test_a_missing_sites_file_is_named_in_the_error(tmp_path):
+    with pytest.raises(ArgumentError, match=r"sites_file=.*cannot read .*missing.txt"):
+        CrawlArguments.parse({"sites_file": str(tmp_path / "missing.txt")})
+
+
+def test_scrapyd_arguments_starting_with_underscore_are_accepted_silently():
+    assert CrawlArguments.parse({"_job": "abc123", "_version": "1"}).sites == (DEFAULT_SITE,)
+
+
+def test_an_unknown_argument_is_named_with_the_accepted_ones():
+    with pytest.raises(ArgumentError, match=r"unknown argument 'perpage': wpposts accepts site, sites_file, per_page"):
+        CrawlArguments.parse({"perpage": "10"})
+
+
+@pytest.mark.parametrize("name, value, form", [
+    ("per_page", "0", "a whole number from 1 to 100"),
+    ("per_page", "101", "a whole number from 1 to 100"),
+    ("per_page", "ten", "a whole number from 1 to 100"),
+    ("max_posts", "-1", "a whole number of at least 1"),
+    ("since", "yesterday", "an ISO 8601 date or date-time"),
+    ("site", "ftp://example.org", "a site URL"),
+    ("site", "", "a site URL"),
+])
+def test_a_malformed_value_is_one_line_naming_the_argument_and_the_expected_form(name, value, form):
+    with pytest.raises(ArgumentError) as raised:
+        CrawlArguments.parse({name: value})
+    message = str(raised.value)
+    assert f"argument {name}=" in message and form in message and "\n" not in message
+
+
+def test_since_and_until_are_utc_moments_and_a_bare_until_date_includes_the_whole_day():
+    arguments = CrawlArguments.parse({"since": "2024-01-01", "until": "2024-01-31"})
+    assert arguments.since == datetime(2024, 1, 1, tzinfo=UTC)
+    assert arguments.until == datetime(2024, 1, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_since_after_until_is_refused():
+    with pytest.raises(ArgumentError, match="since is after until"):
+        CrawlArguments.parse({"since": "2024-02-01", "until": "2024-01-01"})

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from viewworld.assembly import PostAssembler, build_post
+from viewworld.sites import Site
+from viewworld.wordpress import post_links
+
+SITE_URL = "https://www.viewworld.org"
+API = "https://www.viewworld.org/index.php?rest_route="
+
+
+@pytest.fixture
+def site() -> Site:
+    return Site(SITE_URL)
+
+
+def add(assembler: PostAssembler, site: Site, raw: dict[str, Any], revisions_url: str | None = None) -> None:
+    assembler.add(site, build_post(site, raw, "2026-11-29T00:00:00Z"), post_links(raw), revisions_url)
+
+
+def variant(seed_post: dict[str, Any], post_id: int, media_id: int, categories: list[int]) -> dict[str, Any]:
+    raw = copy.deepcopy(seed_post)
+    raw.update(id=post_id, featured_media=media_id, categories=categories)
+    raw["_links"]["wp:featuredmedia"][0]["href"] = f"{API}/wp/v2/media/{media_id}"
+    return raw
+
+
+MEDIA = {"id": 1137, "source_url": "https://www.viewworld.org/wp-content/uploads/2022/01/ukraine.jpg",
+         "alt_text": "Troops", "caption": {"rendered": "<p>Border &amp; troops</p>\n"}, "mime_type": "image/jpeg",
+         "media_details": {"width": 1024, "height": 683}}
+USER = {"id": 1, "name": "Editor &amp; Co", "slug": "editor"}
+CATEGORY = {"id": 8, "name": "Politics", "slug": "politics", "parent": 0}
+
+
+def answer(assembler: PostAssembler, resources: dict[str, list[dict[str, Any]]], flush: bool = True) -> None:
+    for batch in assembler.batches(flush=flush):
+        route = next(route for route in resources if f"rest_route=/wp/v2/{route}&" in batch.url)
+        assembler.resolve(batch, resources[route])
+
+
+def test_seed_post_waits_for_its_media_author_and_category_then_is_filled(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    assert assembler.ready() == []
+    assert assembler.batches() == []  # partial batches wait to fill up
+    batches = assembler.batches(flush=True)
+    assert sorted(batch.url for batch in batches) == [
+        f"{API}/wp/v2/categories&include=8&per_page=100&_fields=id,name,slug,parent",
+        f"{API}/wp/v2/media&include=1137&per_page=100&_fields=id,source_url,alt_text,caption,mime_type,media_details",
+        f"{API}/wp/v2/users&include=1&per_page=100&_fields=id,name,slug",
+    ]
+    for batch in batches:
+        resource = {"media": MEDIA, "users": USER, "categories": CATEGORY}[batch.collection[1].rsplit("/", 1)[1]]
+        assembler.resolve(batch, [resource])
+    [post] = assembler.ready()
+    assert post.featured_media == {"id": 1137, "url": MEDIA["source_url"], "alt": "Troops",
+                                   "caption": "Border & troops", "mime_type": "image/jpeg", "width": 1024,
+                                   "height": 683}
+    assert post.author == {"id": 1, "name": "Editor & Co", "slug": "editor"}
+    assert post.categories == [{"id": 8, "name": "Politics", "slug": "politics", "parent": 0}]
+    assert post.tags == []
+    assert post.revisions == {"count": 1, "latest_id": 1138, "items": None}
+    assert post.errors == []
+    assert assembler.waiting_posts == 0
+
+
+def test_a_full_batch_of_100_ids_goes_without_waiting_and_fills_across_posts_pages(site, seed_post):
+    assembler = PostAssembler()
+    for post_id in range(1, 151):
+        add(assembler, site, variant(seed_post, post_id, 5000 + post_id, [8]))
+    [batch] = assembler.batches()
+    assert batch.ids == tuple(range(5001, 5101))
+    assert [len(b.ids) for b in assembler.batches(flush=True)] == [50, 1, 1]  # media rest, users, categories
+
+
+def test_each_distinct_resource_is_asked_for_once_per_crawl(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, variant(seed_post, 1, 11, [8]))
+    add(assembler, site, variant(seed_post, 2, 12, [8]))
+    answer(assembler, {"media": [{**MEDIA, "id": 11}, {**MEDIA, "id": 12}], "users": [USER],
+                       "categories": [CATEGORY]})
+    assert len(assembler.ready()) == 2
+    add(assembler, site, variant(seed_post, 3, 11, [8]))
+    assert assembler.batches(flush=True) == []
+    [post] = assembler.ready()
+    assert post.categories[0]["slug"] == "politics"
+
+
+def test_an_id_wordpress_does_not_return_leaves_the_field_empty_with_an_error(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    answer(assembler, {"media": [], "users": [USER], "categories": [CATEGORY]})
+    [post] = assembler.ready()
+    assert post.featured_media is None
+    assert post.errors == [{"field": "featured_media", "url": f"{API}/wp/v2/media/1137",
+                            "reason": "featured_media 1137: not returned by WordPress (deleted or not public)"}]
+
+
+def test_dangling_featured_media_gives_null_and_an_error(site, seed_post):
+    seed_post["_links"]["wp:featuredmedia"][0]["href"] = f"{API}/"
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    batches = assembler.batches(flush=True)
+    assert {batch.collection[1] for batch in batches} == {"/wp/v2/users", "/wp/v2/categories"}
+    for batch in batches:
+        assembler.resolve(batch, [USER if "users" in batch.url else CATEGORY])
+    [post] = assembler.ready()
+    assert post.featured_media is None
+    assert [error["field"] for error in post.errors] == ["featured_media"]
+    assert "API root" in post.errors[0]["reason"]
+
+
+def test_a_closed_users_endpoint_leaves_the_author_name_null_and_is_not_asked_again(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    for batch in assembler.batches(flush=True):
+        if "users" in batch.url:
+            assembler.fail(batch, "401 rest_user_cannot_view", whole_collection=True)
+        else:
+            assembler.resolve(batch, [MEDIA if "media" in batch.url else CATEGORY])
+    [post] = assembler.ready()
+    assert post.author == {"id": 1, "name": None, "slug": None}
+    assert post.errors[0]["reason"] == "author 1: 401 rest_user_cannot_view"
+    seed_post["author"] = 2
+    seed_post["_links"]["author"][0]["href"] = f"{API}/wp/v2/users/2"
+    add(assembler, site, seed_post)
+    assert not any("users" in batch.url for batch in assembler.batches(flush=True))
+    [post] = assembler.ready()
+    assert post.author == {"id": 2, "name": None, "slug": None}
+
+
+def test_links_to_another_host_are_not_followed(site, seed_post):
+    seed_post["_links"]["wp:featuredmedia"][0]["href"] = "http://169.254.169.254/index.php?rest_route=/wp/v2/media/1137"
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    batches = assembler.batches(flush=True)
+    assert all(batch.url.startswith(SITE_URL) for batch in batches)
+    for batch in batches:
+        assembler.resolve(batch, [USER if "users" in batch.url else CATEGORY])
+    [post] = assembler.ready()
+    assert post.featured_media is None
+    assert post.errors[0]["reason"] == "the link points outside the site; not followed"
+
+
+def test_revisions_are_fetched_per_post_and_kept_as_items(site, seed_post):
+    assembler = PostAssembler()
+    revisions_url = f"{API}/wp/v2/posts/1136/revisions&per_page=100"
+    add(assembler, site, seed_post, revisions_url)
+    batches = assembler.batches(flush=True)
+    revisions = next(batch for batch in batches if batch.post_id == 1136)
+    assert revisions.url == revisions_url
+    assembler.resolve(revisions, [{"id": 1138, "date_gmt": "2022-01-03T16:26:05", "modified_gmt": "2022-01-03T16:26:05",
+                                   "author": 1, "title": {"rendered": "US &amp; Russia"},
+                                   "content": {"rendered": "<p>Text</p>"}}])
+    for batch in batches:
+        if batch is not revisions:
+            resource = {"media": MEDIA, "users": USER, "categories": CATEGORY}[batch.collection[1].rsplit("/", 1)[1]]
+            assembler.resolve(batch, [resource])
+    [post] = assembler.ready()
+    assert post.revisions["items"] == [{"id": 1138, "date_gmt": "2022-01-03T16:26:05Z",
+                                        "modified_gmt": "2022-01-03T16:26:05Z", "author": 1,
+                                        "title": "US &amp; Russia", "content_text": "<p>Text</p>"}]
+
+
+def test_too_many_waiting_posts_send_the_partial_batches_early(site, seed_post):
+    assembler = PostAssembler(max_waiting_posts=3)
+    for post_id in range(1, 3):
+        add(assembler, site, variant(seed_post, post_id, 100 + post_id, [8]))
+    assert assembler.batches() == []
+    add(assembler, site, variant(seed_post, 3, 103, [8]))
+    assert {batch.collection[1] for batch in assembler.batches()} == {
+        "/wp/v2/media", "/wp/v2/users", "/wp/v2/categories"}
+
+
+def test_a_site_with_no_pages_left_sends_its_partial_batches(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    other = Site("https://other.example")
+    assert assembler.batches(flush_site=other) == []
+    assert len(assembler.batches(flush_site=site)) == 3
+
+
+def test_a_post_without_linked_resources_is_ready_at_once(site, seed_post):
+    del seed_post["_links"]
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    [post] = assembler.ready()
+    assert post.id == 1136 and post.site == "www.viewworld.org"
+    assert post.date_gmt == "2022-01-03T16:25:57Z" and post.modified_gmt == "2022-01-03T16:26:05Z"

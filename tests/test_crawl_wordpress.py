@@ -1,0 +1,171 @@
+"""The real ``scrapy crawl wpposts`` against a real WordPress, compared with what its database holds."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any
+
+import lxml.html
+import pytest
+
+from tests.crawling import Crawl, assert_valid_records, crawl
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.wordpress.site import WordPressSite
+
+pytestmark = pytest.mark.wordpress
+MODES = ["plain", "pretty"]
+
+
+@pytest.fixture(scope="module", params=MODES)
+def crawled(request: pytest.FixtureRequest, wordpress_sites: dict[str, WordPressSite],
+            tmp_path_factory: pytest.TempPathFactory) -> tuple[WordPressSite, Crawl, dict[str, Any]]:
+    site = wordpress_sites[request.param]
+    result = crawl(tmp_path_factory.mktemp(f"crawl-{request.param}"), f"site={site.url}")
+    print(f"\n{request.param} permalinks: {len(result.items())} posts, {result.requests} requests, "
+          f"{result.stat('elapsed_time_seconds'):.2f} s")
+    return site, result, site.truth()
+
+
+def by_id(items: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {item["id"]: item for item in items}
+
+
+def text(value: str) -> str:
+    """What WordPress's rendered text reads as, as a browser parses it: tags gone, entities decoded."""
+    if not value.strip():
+        return ""
+    return re.sub(r"\s+", " ", lxml.html.fragment_fromstring(value, create_parent="div").text_content()).strip()
+
+
+def test_the_crawl_exits_0_and_writes_one_file_of_valid_records(crawled):
+    _, result, _ = crawled
+    assert result.exit_code == 0, result.stderr[-2000:] + result.log[-3000:]
+    assert len(result.files()) == 1
+    assert not list(result.output_dir.glob("*/*.part"))
+    assert_valid_records(result.items())
+
+
+def test_every_published_post_is_written_exactly_once_and_no_hidden_post(crawled):
+    _, result, truth = crawled
+    ids = [item["id"] for item in result.items()]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {post["id"] for post in truth["posts"]}
+    assert not set(ids) & set(truth["hidden_ids"])
+
+
+def test_post_fields_equal_the_database(crawled):
+    site, result, truth = crawled
+    items = by_id(result.items())
+    for expected in truth["posts"]:
+        item = items[expected["id"]]
+        assert item["site"] == f"127.0.0.1_{site.port}"
+        assert (item["slug"], item["url"], item["status"], item["type"], item["format"]) == (
+            expected["slug"], expected["link"], expected["status"], expected["type"], expected["format"])
+        assert (item["sticky"], item["protected"]) == (expected["sticky"], expected["protected"])
+        assert item["title"] == text(expected["title"])
+        assert (item["date"], item["modified"]) == (expected["date"], expected["modified"])
+        assert (item["date_gmt"], item["modified_gmt"]) == (expected["date_gmt"] + "Z", expected["modified_gmt"] + "Z")
+
+
+def test_linked_fields_equal_the_database(crawled):
+    _, result, truth = crawled
+    items = by_id(result.items())
+    for expected in truth["posts"]:
+        item = items[expected["id"]]
+        assert item["author"] == expected["author"], expected["id"]
+        assert item["categories"] == [{**term, "name": html.unescape(term["name"])}
+                                      for term in expected["categories"]]
+        assert item["tags"] == [{**term, "name": html.unescape(term["name"])} for term in expected["tags"]]
+        for taxonomy, terms in expected["terms"].items():
+            assert item["terms"].get(taxonomy, []) == [{**term, "name": html.unescape(term["name"])}
+                                                        for term in terms]
+        media = expected["featured_media"]
+        if media is None:
+            assert item["featured_media"] is None
+        else:
+            assert item["featured_media"] == {**media, "alt": media["alt"] or None, "caption": media["caption"] or None}
+        assert item["revisions"] == {**expected["revisions"], "items": None}
+
+
+def test_a_deleted_featured_image_leaves_null_and_names_the_dangling_link(crawled):
+    _, result, truth = crawled
+    items = by_id(result.items())
+    dangling = [post for post in truth["posts"] if "dangling_featured_media" in post["features"]]
+    assert dangling
+    for expected in dangling:
+        item = items[expected["id"]]
+        assert expected["featured_media_id"] and item["featured_media"] is None
+        assert [error["field"] for error in item["errors"]] == ["featured_media"]
+    assert sum(bool(item["errors"]) for item in items.values()) == len(dangling)
+
+
+def test_protected_posts_are_listed_without_their_content(crawled):
+    _, result, truth = crawled
+    items = by_id(result.items())
+    protected = [post["id"] for post in truth["posts"] if post["protected"]]
+    assert protected
+    for post_id in protected:
+        assert items[post_id]["protected"] is True
+        assert items[post_id]["content_text"] == ""
+
+
+def test_scripts_in_content_do_not_reach_the_output_and_non_latin_text_does(crawled):
+    _, result, truth = crawled
+    items = by_id(result.items())
+    features = {post["id"]: post["features"] for post in truth["posts"]}
+    scripted = [post_id for post_id, names in features.items() if "script" in names]
+    assert scripted
+    for post_id in scripted:
+        assert "<script" not in items[post_id]["content_html"]
+        assert "function" not in items[post_id]["content_text"]
+    for post in truth["posts"]:
+        if {"arabic", "chinese", "cyrillic", "emoji"} & set(post["features"]):
+            assert items[post["id"]]["title"] == text(post["title"])
+            assert items[post["id"]]["word_count"] > 0
+
+
+def test_requests_stay_near_the_floor(crawled):
+    """Posts pages plus one include= batch per 100 distinct resources, plus discovery and robots.txt."""
+    _, result, truth = crawled
+    posts = truth["posts"]
+    distinct = [
+        {post["featured_media_id"] for post in posts if post["featured_media"]},
+        {post["author"]["id"] for post in posts},
+        {term["id"] for post in posts for term in post["categories"]},
+        {term["id"] for post in posts for term in post["tags"]},
+        *({term["id"] for post in posts for term in post["terms"].get(taxonomy, [])}
+          for taxonomy in truth["taxonomies"] if taxonomy not in ("category", "post_tag")),
+    ]
+    floor = -(-len(posts) // 100) + sum(-(-len(ids) // 100) for ids in distinct if ids)
+    assert result.requests <= floor * 1.1 + 3 + 2, (result.requests, floor)
+
+
+def test_revisions_are_fetched_with_an_application_password(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    truth = {post["id"]: post for post in site.truth()["posts"]}
+    result = crawl(tmp_path, f"site={site.url}", env={"WP_USERNAME": site.username,
+                                                     "WP_APP_PASSWORD": site.app_password})
+    assert result.exit_code == 0, result.log[-3000:]
+    items = result.items()
+    assert_valid_records(items)
+    revised = [item for item in items if truth[item["id"]]["revisions"]["count"]]
+    assert revised
+    for item in revised:
+        expected = truth[item["id"]]["revisions"]
+        assert len(item["revisions"]["items"]) == expected["count"]
+        assert max(revision["id"] for revision in item["revisions"]["items"]) == expected["latest_id"]
+    assert site.app_password not in result.log and site.app_password not in result.stderr
+
+
+def test_a_wrong_application_password_is_said_in_one_line_and_the_crawl_goes_on(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    result = crawl(tmp_path, f"site={site.url}", "max_posts=5",
+                   env={"WP_USERNAME": site.username, "WP_APP_PASSWORD": "wrong password here"})
+    assert result.exit_code == 0, result.log[-3000:]
+    warnings = [line for line in result.log.splitlines() if "was not accepted" in line]
+    assert len(warnings) == 1 and "wrong password" not in warnings[0]
+    assert all(item["revisions"]["items"] is None for item in result.items())

@@ -1,0 +1,169 @@
+"""The spider's callbacks, fed hand-built responses: what it asks for next, and what it yields."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, JsonResponse, TextResponse
+from scrapy.utils.test import get_crawler
+
+from viewworld.items import Post
+from viewworld.spiders.wpposts import WpPostsSpider
+
+SITE = "https://www.viewworld.org"
+ROOT = f"{SITE}/index.php?rest_route=/"
+INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]}).encode()
+
+
+def make_spider(**arguments: str) -> WpPostsSpider:
+    crawler = get_crawler(WpPostsSpider, {"TELNETCONSOLE_ENABLED": False})
+    spider = WpPostsSpider.from_crawler(crawler, **({"site": SITE} | arguments))
+    crawler.spider = spider
+    return spider
+
+
+def follow(callback_output: Any) -> list[Any]:
+    return list(callback_output or ())
+
+
+def respond(request: Request, body: bytes, status: int = 200, headers: dict[str, str] | None = None,
+            response_class: type[TextResponse] = JsonResponse) -> list[Any]:
+    response = response_class(request.url, body=body, status=status, headers=headers or {}, request=request)
+    return follow(request.callback(response, **request.cb_kwargs))
+
+
+async def first_request(spider: WpPostsSpider) -> Request:
+    return [request async for request in spider.start()][0]
+
+
+@pytest.fixture
+def spider() -> WpPostsSpider:
+    return make_spider()
+
+
+def discover(spider: WpPostsSpider) -> Request:
+    """Home page with the Link header, then the root: returns the first posts page request."""
+    import asyncio
+
+    home = asyncio.run(first_request(spider))
+    [root] = respond(home, b"<html></html>", headers={"Link": f'<{ROOT}>; rel="https://api.w.org/"',
+                                                     "Content-Type": "text/html"}, response_class=HtmlResponse)
+    [posts] = respond(root, INDEX)
+    return posts
+
+
+def test_the_api_root_comes_from_the_home_page_link_header_and_posts_are_asked_100_a_page(spider):
+    posts = discover(spider)
+    assert posts.url == f"{SITE}/index.php?rest_route=/wp/v2/posts&per_page=100&page=1&orderby=id&order=desc"
+
+
+def test_without_a_link_header_the_html_link_tag_names_the_root(spider):
+    import asyncio
+
+    home = asyncio.run(first_request(spider))
+    html = f'<html><head><link rel="https://api.w.org/" href="{SITE}/wp-json/" /></head></html>'.encode()
+    [root] = respond(home, html, headers={"Content-Type": "text/html; charset=UTF-8"}, response_class=HtmlResponse)
+    assert root.url == f"{SITE}/wp-json/"
+
+
+def test_a_root_answering_html_is_not_a_root_and_the_next_candidate_is_tried(spider):
+    import asyncio
+
+    home = asyncio.run(first_request(spider))
+    [wp_json] = respond(home, b"<html>no link</html>", headers={"Content-Type": "text/html"},
+                        response_class=HtmlResponse)
+    assert wp_json.url == f"{SITE}/wp-json/"
+    [rest_route] = respond(wp_json, b"<html>the home page</html>", headers={"Content-Type": "text/html"},
+                           response_class=HtmlResponse)
+    assert rest_route.url == f"{SITE}/?rest_route=/"
+    assert respond(rest_route, b'{"code":"rest_disabled","message":"The REST API is disabled."}', status=403) == []
+    site = spider.sites[SITE]
+    assert site.failure is not None and "rest_disabled" in site.failure
+    assert spider.crawler.stats.get_value("viewworld/sites_failed") == 1
+
+
+def test_a_site_without_wp_v2_is_reported_as_too_old(spider):
+    import asyncio
+
+    home = asyncio.run(first_request(spider))
+    [wp_json] = respond(home, b"", headers={"Content-Type": "text/html"}, response_class=HtmlResponse)
+    [rest_route] = respond(wp_json, b'{"namespaces": ["oembed/1.0"]}')
+    respond(rest_route, b'{"namespaces": ["oembed/1.0"]}')
+    assert "WordPress older than 4.7" in spider.sites[SITE].failure
+
+
+def test_the_first_page_schedules_every_other_page_at_once(spider, seed_post):
+    posts = discover(spider)
+    output = respond(posts, json.dumps([seed_post]).encode(), headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})
+    pages = [request.url for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
+    assert [url.split("&page=")[1].split("&")[0] for url in pages] == ["2", "3"]
+    assert spider.sites[SITE].total == 250
+
+
+def test_without_pagination_headers_the_pages_are_walked_until_a_short_one(seed_post):
+    spider = make_spider(per_page="1")
+    posts = discover(spider)
+    output = respond(posts, json.dumps([seed_post]).encode())
+    [page_two] = [request for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
+    assert "&page=2&" in page_two.url
+    second = dict(seed_post, id=7)
+    output = respond(page_two, json.dumps([second]).encode())
+    assert any("&page=3&" in request.url for request in output if isinstance(request, Request))
+
+
+def test_a_page_past_the_end_ends_the_walk_quietly(spider):
+    posts = discover(spider)
+    body = b'{"code":"rest_post_invalid_page_number","message":"The page number requested is larger"}'
+    respond(posts, body, status=400)
+    assert not spider.crawler.stats.get_value("viewworld/pages_failed")
+
+
+def test_the_last_page_sends_the_partial_batches_and_the_answers_complete_the_post(spider, seed_post):
+    posts = discover(spider)
+    output = respond(posts, json.dumps([seed_post]).encode(), headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
+    batches = [request for request in output if isinstance(request, Request)]
+    assert len(batches) == 3
+    items: list[Post] = []
+    for batch in batches:
+        route = batch.cb_kwargs["batch"].collection[1]
+        resource = {"/wp/v2/media": {"id": 1137, "source_url": f"{SITE}/a.jpg"},
+                    "/wp/v2/users": {"id": 1, "name": "Admin", "slug": "admin"},
+                    "/wp/v2/categories": {"id": 8, "name": "Politics", "slug": "politics", "parent": 0}}[route]
+        items += [item for item in respond(batch, json.dumps([resource]).encode()) if isinstance(item, Post)]
+    [post] = items
+    assert post.featured_media["url"] == f"{SITE}/a.jpg"
+    assert post.author["name"] == "Admin"
+    assert post.categories[0]["name"] == "Politics"
+
+
+def test_duplicate_posts_from_shifted_pages_are_yielded_once(spider, seed_post):
+    del seed_post["_links"]
+    posts = discover(spider)
+    first = respond(posts, json.dumps([seed_post, seed_post]).encode(), headers={"X-WP-TotalPages": "1"})
+    assert len([item for item in first if isinstance(item, Post)]) == 1
+
+
+def test_max_posts_stops_after_that_many_posts_per_site(seed_post):
+    spider = make_spider(max_posts="2", per_page="2")
+    del seed_post["_links"]
+    posts = discover(spider)
+    output = respond(posts, json.dumps([seed_post, dict(seed_post, id=2), dict(seed_post, id=3)]).encode(),
+                     headers={"X-WP-Total": "250", "X-WP-TotalPages": "125"})
+    assert len([item for item in output if isinstance(item, Post)]) == 2
+    assert not [request for request in output if isinstance(request, Request)]
+
+
+def test_since_and_until_become_strict_after_and_before_in_utc():
+    spider = make_spider(since="2024-01-01", until="2024-01-31")
+    posts = discover(spider)
+    assert "after=2023-12-31T23:59:59Z" in posts.url
+    assert "before=2024-02-01T00:00:00Z" in posts.url
+
+
+def test_a_lost_posts_page_is_counted_as_data_lost(spider):
+    posts = discover(spider)
+    respond(posts, b"<html>Just a moment...</html>", status=200, response_class=TextResponse)
+    assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1

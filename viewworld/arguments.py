@@ -1,0 +1,156 @@
+"""The arguments ``wpposts`` accepts (``-a name=value``), declared, documented and validated in one place.
+
+Every argument arrives as a string; a wrong one raises :class:`ArgumentError` with one line naming the
+argument and the form it expects. Names starting with ``_`` are Scrapyd's (``_job``) and are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+DEFAULT_SITE = "https://www.viewworld.org"
+
+
+class ArgumentError(ValueError):
+    """A spider argument with a wrong name or value; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str
+    form: str
+    """The expected form, as the error message and the README name it."""
+    help: str
+    parse: Callable[[str], Any]
+
+
+def parse_site_url(value: str) -> str:
+    """A site's base URL, normalised: scheme added, fragment and query dropped, no trailing slash.
+
+    >>> parse_site_url("www.viewworld.org/")
+    'https://www.viewworld.org'
+    >>> parse_site_url("http://127.0.0.1:8080/news/")
+    'http://127.0.0.1:8080/news'
+    """
+    value = value.strip()
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError(value)
+    parts.port  # noqa: B018 - raises ValueError for a malformed port
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def parse_sites(value: str) -> tuple[str, ...]:
+    sites = tuple(dict.fromkeys(parse_site_url(site) for site in value.split(",") if site.strip()))
+    if not sites:
+        raise ValueError(value)
+    return sites
+
+
+def parse_sites_file(value: str) -> tuple[str, ...]:
+    try:
+        lines = Path(value).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ValueError(f"cannot read {value}: {error.strerror}") from None
+    sites = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    for number, site in enumerate(sites, 1):
+        try:
+            parse_site_url(site)
+        except ValueError:
+            raise ValueError(f"{value} line {number}: {site!r} is not a site URL") from None
+    if not sites:
+        raise ValueError(f"{value} names no site")
+    return parse_sites(",".join(sites))
+
+
+def parse_count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        number = int(value.strip())
+        if number < minimum or (maximum is not None and number > maximum):
+            raise ValueError(value)
+        return number
+
+    return parse
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime; no offset means UTC.
+
+    >>> parse_moment("2024-01-31T12:00:00+02:00").isoformat()
+    '2024-01-31T10:00:00+00:00'
+    >>> parse_moment("2024-01-31").isoformat()
+    '2024-01-31T00:00:00+00:00'
+    """
+    moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_until(value: str) -> datetime:
+    """Like :func:`parse_moment`, but a bare date means the end of that day."""
+    moment = parse_moment(value)
+    return moment + timedelta(days=1, microseconds=-1) if _DATE_ONLY.match(value.strip()) else moment
+
+
+ARGUMENTS: tuple[Argument, ...] = (
+    Argument("site", "a site URL, or several separated by commas", f"the sites to crawl (default {DEFAULT_SITE})",
+             parse_sites),
+    Argument("sites_file", "the path of a readable file with one site URL per line",
+             "crawl the sites listed in this file (blank lines and # comments ignored)", parse_sites_file),
+    Argument("per_page", "a whole number from 1 to 100", "posts per API page (default 100)", parse_count(1, 100)),
+    Argument("max_posts", "a whole number of at least 1", "stop after this many posts per site, for trials",
+             parse_count(1)),
+    Argument("since", "an ISO 8601 date or date-time, e.g. 2024-01-31 or 2024-01-31T12:00:00Z",
+             "only posts published at or after this moment (no offset means UTC)", parse_moment),
+    Argument("until", "an ISO 8601 date or date-time, e.g. 2024-01-31 or 2024-01-31T12:00:00Z",
+             "only posts published at or before this moment (a bare date includes that whole day)", parse_until),
+)
+_BY_NAME = {argument.name: argument for argument in ARGUMENTS}
+
+
+@dataclass(frozen=True)
+class CrawlArguments:
+    sites: tuple[str, ...] = (DEFAULT_SITE,)
+    per_page: int = 100
+    max_posts: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, object]) -> CrawlArguments:
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name.startswith("_"):
+                continue
+            argument = _BY_NAME.get(name)
+            if argument is None:
+                accepted = ", ".join(_BY_NAME)
+                raise ArgumentError(f"unknown argument {name!r}: wpposts accepts {accepted}")
+            try:
+                values[name] = argument.parse(str(value))
+            except ValueError as error:
+                detail = f" ({error})" if " " in str(error) else ""
+                raise ArgumentError(
+                    f"argument {name}={value!r} is not valid: expected {argument.form}{detail}"
+                ) from None
+        sites = values.pop("site", ()) + values.pop("sites_file", ())
+        if sites:
+            values["sites"] = tuple(dict.fromkeys(sites))
+        arguments = cls(**values)
+        if arguments.since and arguments.until and arguments.since > arguments.until:
+            raise ArgumentError("argument since is after until: expected since <= until")
+        return arguments

@@ -1,0 +1,336 @@
+"""The assembly of posts from their linked resources.
+
+A post names its featured media, terms, author and revisions through ``_links``. Asking for them one
+post at a time would cost a dozen requests a post; instead the assembler collects the ids each
+collection is asked for, hands out ``include=`` batches of up to 100 ids (filling across posts pages),
+keeps each distinct resource once per crawl, and releases a post as soon as everything it links to
+has arrived or failed. A failed link leaves its field empty and adds ``{field, url, reason}`` to the
+post's ``errors``; it never drops the post.
+
+Nothing here knows Scrapy: the spider turns :class:`Batch` objects into requests and feeds the
+answers back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from viewworld.cleaning import inline_text
+from viewworld.items import Post
+from viewworld.wordpress import Link, first_href, post_revisions
+
+if TYPE_CHECKING:
+    from viewworld.sites import Site
+    from viewworld.wordpress import ApiRoot
+
+CollectionKey = tuple["ApiRoot", str]
+
+# Only the fields the items use: smaller answers, less work for the server.
+_FIELDS = {
+    "featured_media": "id,source_url,alt_text,caption,mime_type,media_details",
+    "author": "id,name,slug",
+    "categories": "id,name,slug,parent",
+}
+_TERM_FIELDS = "id,name,slug"
+_REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request for linked resources: up to 100 ids of one collection, or one post's revisions."""
+
+    site: Site
+    url: str
+    collection: CollectionKey | None
+    ids: tuple[int, ...] = ()
+    post_id: int | None = None
+
+    @property
+    def field(self) -> str:
+        return "revisions" if self.post_id is not None else "linked"
+
+
+@dataclass
+class _Pending:
+    post: Post
+    site: Site
+    links: list[Link]
+    missing: int = 0
+    revisions: list[dict[str, Any]] | None = None
+
+
+@dataclass
+class _Collection:
+    field: str
+    site: Site
+    resolved: dict[int, dict[str, Any]] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+    queued: list[int] = field(default_factory=list)
+    requested: set[int] = field(default_factory=set)
+    closed: str | None = None
+    """Why the whole collection is unavailable (``/users`` closed by a security plugin), if it is."""
+
+
+class PostAssembler:
+    def __init__(self, batch_size: int = 100, max_waiting_posts: int = 2000) -> None:
+        self.batch_size = batch_size
+        self.max_waiting_posts = max_waiting_posts
+        self._collections: dict[CollectionKey, _Collection] = {}
+        self._waiting: dict[tuple[CollectionKey, int], list[_Pending]] = defaultdict(list)
+        self._revisions_waiting: dict[int, _Pending] = {}
+        self._new_batches: list[Batch] = []
+        self._ready: list[Post] = []
+        self.waiting_posts = 0
+
+    # Input ------------------------------------------------------------------------------------------
+
+    def add(self, site: Site, post: Post, links: list[Link], revisions_url: str | None = None) -> None:
+        """Registers a post and what it links to; ``revisions_url`` when its revisions are to be fetched."""
+        pending = _Pending(post, site, links)
+        for link in links:
+            if link.collection is None or not site.in_scope(link.collection[0].base):
+                continue
+            collection = self._collection(link.collection, link.field, site)
+            for resource_id in link.ids:
+                if resource_id in collection.resolved or resource_id in collection.failed or collection.closed:
+                    continue
+                if resource_id not in collection.requested and resource_id not in collection.queued:
+                    collection.queued.append(resource_id)
+                self._waiting[(link.collection, resource_id)].append(pending)
+                pending.missing += 1
+        if revisions_url is not None:
+            self._new_batches.append(Batch(site, revisions_url, None, post_id=post.id))
+            self._revisions_waiting[post.id] = pending
+            pending.missing += 1
+        if pending.missing:
+            self.waiting_posts += 1
+        else:
+            self._finish(pending)
+
+    def resolve(self, batch: Batch, resources: list[Any]) -> None:
+        """Feeds a batch's answer back: each resource asked for and returned fills its posts."""
+        if batch.post_id is not None:
+            pending = self._revisions_waiting.pop(batch.post_id, None)
+            if pending is not None:
+                pending.revisions = [_revision(r) for r in resources if isinstance(r, dict)]
+                self._release(pending)
+            return
+        assert batch.collection is not None
+        collection = self._collections[batch.collection]
+        summarize = _SUMMARIES.get(collection.field, _term)
+        for resource in resources:
+            if isinstance(resource, dict) and resource.get("id") in batch.ids:
+                collection.resolved[resource["id"]] = summarize(resource)
+        for resource_id in batch.ids:
+            collection.requested.discard(resource_id)
+            if resource_id not in collection.resolved:
+                collection.failed[resource_id] = "not returned by WordPress (deleted or not public)"
+            self._release_waiting(batch.collection, resource_id)
+
+    def fail(self, batch: Batch, reason: str, *, whole_collection: bool = False) -> None:
+        """A batch failed for good; ``whole_collection`` when no batch of that collection can succeed."""
+        if batch.post_id is not None:
+            pending = self._revisions_waiting.pop(batch.post_id, None)
+            if pending is not None:
+                pending.post.add_error("revisions", batch.url, reason)
+                self._release(pending)
+            return
+        assert batch.collection is not None
+        collection = self._collections[batch.collection]
+        if whole_collection:
+            collection.closed = reason
+        for resource_id in batch.ids:
+            collection.requested.discard(resource_id)
+            collection.failed[resource_id] = reason
+            self._release_waiting(batch.collection, resource_id)
+        if whole_collection:
+            for resource_id in collection.queued:
+                collection.failed[resource_id] = reason
+                self._release_waiting(batch.collection, resource_id)
+            collection.queued.clear()
+
+    # Output -----------------------------------------------------------------------------------------
+
+    def batches(self, flush: bool = False, flush_site: Site | None = None) -> list[Batch]:
+        """The requests to make now: every full batch, and the partial ones when ``flush`` (nothing
+        else will come), when their ``flush_site`` has no posts pages left, or when too many posts wait."""
+        flush = flush or self.waiting_posts >= self.max_waiting_posts
+        batches, self._new_batches = self._new_batches, []
+        for key, collection in self._collections.items():
+            partial_allowed = flush or collection.site is flush_site
+            while len(collection.queued) >= self.batch_size or (collection.queued and partial_allowed):
+                ids = tuple(collection.queued[: self.batch_size])
+                del collection.queued[: self.batch_size]
+                collection.requested.update(ids)
+                batches.append(Batch(collection.site, self._batch_url(key, collection.field, ids), key, ids))
+        return batches
+
+    def ready(self) -> list[Post]:
+        """The posts completed since the last call."""
+        ready, self._ready = self._ready, []
+        return ready
+
+    # Internals --------------------------------------------------------------------------------------
+
+    def _collection(self, key: CollectionKey, field_name: str, site: Site) -> _Collection:
+        collection = self._collections.get(key)
+        if collection is None:
+            collection = self._collections[key] = _Collection(field_name, site)
+        return collection
+
+    def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...]) -> str:
+        root, route = key
+        fields = _FIELDS.get(field_name, _TERM_FIELDS)
+        params = {"include": ",".join(map(str, ids)), "per_page": self.batch_size, "_fields": fields}
+        return root.endpoint(route, params)
+
+    def _release_waiting(self, key: CollectionKey, resource_id: int) -> None:
+        for pending in self._waiting.pop((key, resource_id), ()):
+            self._release(pending)
+
+    def _release(self, pending: _Pending) -> None:
+        pending.missing -= 1
+        if pending.missing == 0:
+            self.waiting_posts -= 1
+            self._finish(pending)
+
+    def _finish(self, pending: _Pending) -> None:
+        post = pending.post
+        for link in pending.links:
+            values = self._link_values(pending, link)
+            if link.field == "featured_media":
+                post.featured_media = values[0] if values else None
+            elif link.field == "author":
+                post.author = values[0] if values else {"id": link.ids[0], "name": None, "slug": None}
+            elif link.field == "categories":
+                post.categories = values
+            elif link.field == "tags":
+                post.tags = values
+            else:
+                post.terms[link.field.removeprefix("terms.")] = values
+        post.revisions["items"] = pending.revisions
+        self._ready.append(post)
+
+    def _link_values(self, pending: _Pending, link: Link) -> list[dict[str, Any]]:
+        post = pending.post
+        if link.collection is not None and not pending.site.in_scope(link.collection[0].base):
+            post.add_error(link.field, link.href, "the link points outside the site; not followed")
+            return []
+        if link.collection is None:
+            reason = "the link does not point at this resource (WordPress points a deleted resource at the API root)"
+            if link.ids:
+                post.add_error(link.field, link.href, reason)
+            return []
+        collection = self._collections[link.collection]
+        values = []
+        for resource_id in link.ids:
+            if resource_id in collection.resolved:
+                values.append(collection.resolved[resource_id])
+            else:
+                reason = collection.closed or collection.failed.get(resource_id, "not fetched")
+                post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}")
+        return values
+
+
+def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
+    """A post as the API listed it, before its linked resources and its cleaning. ``title``,
+    ``excerpt_text`` and ``content_html`` hold WordPress's rendered HTML until the cleaning pipeline."""
+    content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    self_link = first_href(links, "self") or {}
+    revisions = post_revisions(raw)
+    author_id = _int_or_none(raw.get("author"))
+    return Post(
+        site=site.key,
+        id=raw["id"],
+        url=_text_or_none(raw.get("link")),
+        api_url=_text_or_none(self_link.get("href")),
+        slug=_text_or_none(raw.get("slug")),
+        status=_text_or_none(raw.get("status")),
+        type=_text_or_none(raw.get("type")),
+        format=_text_or_none(raw.get("format")),
+        sticky=raw.get("sticky") is True,
+        protected=content.get("protected") is True,
+        title=_rendered(raw.get("title")),
+        date=_text_or_none(raw.get("date")),
+        date_gmt=gmt(raw.get("date_gmt")),
+        modified=_text_or_none(raw.get("modified")),
+        modified_gmt=gmt(raw.get("modified_gmt")),
+        # Filled in by the assembler; these stand when the link is missing altogether.
+        author={"id": author_id, "name": None, "slug": None} if author_id else None,
+        excerpt_text=_rendered(raw.get("excerpt")),
+        content_html=_rendered(content),
+        revisions={"count": revisions.count, "latest_id": revisions.latest_id, "items": None},
+        crawled_at=crawled_at,
+    )
+
+
+def _media(resource: dict[str, Any]) -> dict[str, Any]:
+    details = resource.get("media_details") if isinstance(resource.get("media_details"), dict) else {}
+    return {
+        "id": resource["id"],
+        "url": _text_or_none(resource.get("source_url")),
+        "alt": _text_or_none(resource.get("alt_text")),
+        "caption": inline_text(_rendered(resource.get("caption"))) or None,
+        "mime_type": _text_or_none(resource.get("mime_type")),
+        "width": _int_or_none(details.get("width")),
+        "height": _int_or_none(details.get("height")),
+    }
+
+
+def _user(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"id": resource["id"], "name": inline_text(_rendered(resource.get("name"))) or None,
+            "slug": _text_or_none(resource.get("slug"))}
+
+
+def _category(resource: dict[str, Any]) -> dict[str, Any]:
+    return {**_term(resource), "parent": _int_or_none(resource.get("parent")) or 0}
+
+
+def _term(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"id": resource["id"], "name": inline_text(_rendered(resource.get("name"))),
+            "slug": _text_or_none(resource.get("slug"))}
+
+
+def _revision(resource: dict[str, Any]) -> dict[str, Any]:
+    # title and content_text hold rendered HTML until the cleaning pipeline turns them into text.
+    return {
+        "id": _int_or_none(resource.get("id")),
+        "date_gmt": gmt(resource.get("date_gmt")),
+        "modified_gmt": gmt(resource.get("modified_gmt")),
+        "author": _int_or_none(resource.get("author")),
+        "title": _rendered(resource.get("title")),
+        "content_text": _rendered(resource.get("content")),
+    }
+
+
+_SUMMARIES = {"featured_media": _media, "author": _user, "categories": _category}
+
+
+def gmt(value: object) -> str | None:
+    """WordPress's ``*_gmt`` dates carry no offset; ours say so with ``Z``."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value if value.endswith("Z") else value + "Z"
+
+
+def _rendered(value: object) -> str:
+    if isinstance(value, dict):
+        value = value.get("rendered")
+    return value if isinstance(value, str) else ""
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

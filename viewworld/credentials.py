@@ -1,0 +1,75 @@
+"""Application passwords for the endpoints that need them (revisions). They come from the environment
+or a file, never from arguments, and never appear in logs, items, stats or exceptions."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from w3lib.http import basic_auth_header
+
+from viewworld.sites import same_site
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class CredentialsError(ValueError):
+    """The credentials configuration is wrong; the message names the file or variable, never a secret."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return f"application password of {self.username}"
+
+    def authorization(self) -> bytes:
+        return basic_auth_header(self.username, self.password)
+
+
+def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | None = None) -> dict[str, Credentials]:
+    """Credentials by site URL.
+
+    ``WP_CREDENTIALS_FILE`` names a JSON file ``{"https://site": {"username": ..., "app_password": ...}}``;
+    ``WP_USERNAME`` and ``WP_APP_PASSWORD`` apply only to a single-site crawl.
+    """
+    environ = os.environ if environ is None else environ
+    found: dict[str, Credentials] = {}
+    path = environ.get("WP_CREDENTIALS_FILE")
+    if path:
+        entries = _read_credentials_file(path)
+        for site in sites:
+            for entry_site, credentials in entries.items():
+                if same_site(site, entry_site):
+                    found[site] = credentials
+    username, password = environ.get("WP_USERNAME"), environ.get("WP_APP_PASSWORD")
+    if username and password and len(sites) == 1:
+        found.setdefault(sites[0], Credentials(username, password))
+    elif bool(username) != bool(password):
+        missing = "WP_APP_PASSWORD" if username else "WP_USERNAME"
+        raise CredentialsError(f"WP_USERNAME and WP_APP_PASSWORD go together: {missing} is not set")
+    return found
+
+
+def _read_credentials_file(path: str) -> dict[str, Credentials]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CredentialsError(f"WP_CREDENTIALS_FILE {path}: cannot read it ({error.strerror})") from None
+    except ValueError:
+        raise CredentialsError(f"WP_CREDENTIALS_FILE {path}: not valid JSON") from None
+    if not isinstance(data, dict):
+        raise CredentialsError(f"WP_CREDENTIALS_FILE {path}: expected an object of site URL to credentials")
+    entries = {}
+    for site, entry in data.items():
+        if not (isinstance(entry, dict) and isinstance(entry.get("username"), str)
+                and isinstance(entry.get("app_password"), str)):
+            raise CredentialsError(f"WP_CREDENTIALS_FILE {path}: {site!r} needs a username and an app_password")
+        entries[site] = Credentials(entry["username"], entry["app_password"])
+    return entries

@@ -1,0 +1,49 @@
+"""The items a crawl yields. Each is one JSON Lines record; ``viewworld/schemas/post.schema.json``
+describes them and the tests validate every output line against it.
+
+A :class:`Post` leaves the spider with WordPress's rendered HTML in ``title``, ``excerpt_text`` and
+``content_html``; the cleaning pipeline turns those into text and sanitized HTML and fills the
+fields derived from the content (``content_text``, ``links``, ``images``, ``embeds``, ``word_count``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Post:
+    site: str
+    id: int
+    url: str | None
+    api_url: str | None
+    slug: str | None
+    status: str | None
+    type: str | None
+    format: str | None
+    sticky: bool
+    protected: bool
+    title: str
+    date: str | None
+    date_gmt: str | None
+    modified: str | None
+    modified_gmt: str | None
+    author: dict[str, Any] | None
+    categories: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    terms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    featured_media: dict[str, Any] | None = None
+    excerpt_text: str = ""
+    content_html: str = ""
+    content_text: str = ""
+    links: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    word_count: int = 0
+    revisions: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    crawled_at: str = ""
+
+    def add_error(self, field_name: str, url: str, reason: str) -> None:
+        self.errors.append({"field": field_name, "url": url, "reason": reason})

@@ -1,0 +1,381 @@
+"""What WordPress's REST API means: URL forms, discovery, pagination, error codes, ``_links``.
+
+Everything here is pure: no requests are made, only URLs built and answers read. The two permalink
+forms are handled in one place, :class:`ApiRoot`::
+
+    pretty: https://example.org/wp-json/wp/v2/posts?per_page=100
+    plain:  https://example.org/index.php?rest_route=/wp/v2/posts&per_page=100
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+API_REL = "https://api.w.org/"
+NAMESPACE = "wp/v2"
+MAX_PER_PAGE = 100
+
+# Query values keep these characters readable (`include=1,2,3`, `rest_route=/wp/v2/posts`); everything
+# else is percent-encoded, notably "+" in date offsets, which WordPress would read as a space.
+_SAFE_QUERY_CHARACTERS = "/,:"
+
+
+@dataclass(frozen=True)
+class ApiRoot:
+    """The root of a site's REST API, in whichever permalink form the site uses."""
+
+    base: str
+    """``https://host/wp-json/`` (pretty) or ``https://host/index.php`` (plain, routes in ``rest_route``)."""
+    plain: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> ApiRoot:
+        """Reads a root URL as WordPress advertises it.
+
+        >>> ApiRoot.from_url("https://example.org/index.php?rest_route=/")
+        ApiRoot(base='https://example.org/index.php', plain=True)
+        >>> ApiRoot.from_url("https://example.org/wp-json")
+        ApiRoot(base='https://example.org/wp-json/', plain=False)
+        """
+        parts = urlsplit(url)
+        if any(name == "rest_route" for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+            return cls(urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", "")), plain=True)
+        path = parts.path if parts.path.endswith("/") else parts.path + "/"
+        return cls(urlunsplit((parts.scheme, parts.netloc, path, "", "")), plain=False)
+
+    @property
+    def url(self) -> str:
+        """The root itself, the API index."""
+        return self.endpoint("/")
+
+    @property
+    def netloc(self) -> str:
+        return urlsplit(self.base).netloc
+
+    def endpoint(self, route: str, params: Mapping[str, object] | None = None) -> str:
+        """The URL of ``route`` with ``params``, in this root's permalink form.
+
+        >>> ApiRoot.from_url("https://example.org/wp-json/").endpoint("/wp/v2/posts", {"page": 2})
+        'https://example.org/wp-json/wp/v2/posts?page=2'
+        >>> plain = ApiRoot.from_url("https://example.org/index.php?rest_route=/")
+        >>> plain.endpoint("/wp/v2/posts", {"after": "2024-01-01T00:00:00+02:00"})
+        'https://example.org/index.php?rest_route=/wp/v2/posts&after=2024-01-01T00:00:00%2B02:00'
+        """
+        route = "/" + route.lstrip("/")
+        query = [(name, str(value)) for name, value in (params or {}).items() if value is not None]
+        if self.plain:
+            query.insert(0, ("rest_route", route))
+            url = self.base
+        else:
+            url = self.base + route.lstrip("/")
+        if not query:
+            return url
+        return url + "?" + urlencode(query, safe=_SAFE_QUERY_CHARACTERS, quote_via=quote)
+
+    def route_of(self, url: str) -> tuple[str, dict[str, str]] | None:
+        """The route and the other query parameters of an API URL under this root, else None.
+
+        >>> root = ApiRoot.from_url("https://example.org/index.php?rest_route=/")
+        >>> root.route_of("https://example.org/index.php?rest_route=%2Fwp%2Fv2%2Fcategories&post=7")
+        ('/wp/v2/categories', {'post': '7'})
+        """
+        href = parse_api_href(url)
+        if href is None or href.root != self:
+            return None
+        return href.route, href.params
+
+
+@dataclass(frozen=True)
+class ApiHref:
+    """An API URL taken apart: which root, which route, which parameters."""
+
+    root: ApiRoot
+    route: str
+    params: dict[str, str]
+
+    @property
+    def trailing_id(self) -> int | None:
+        """The numeric last segment of the route (``/wp/v2/media/12`` -> 12)."""
+        last = self.route.rstrip("/").rsplit("/", 1)[-1]
+        return int(last) if last.isdigit() else None
+
+    @property
+    def collection_route(self) -> str:
+        """The route without its trailing id (``/wp/v2/media/12`` -> ``/wp/v2/media``)."""
+        route = self.route.rstrip("/")
+        return route.rsplit("/", 1)[0] if self.trailing_id is not None else route
+
+
+_NAMESPACE_IN_PATH = re.compile(r"^(?P<root>.*?/)(?P<route>wp/v2(?:/.*)?)$")
+
+
+def parse_api_href(url: str) -> ApiHref | None:
+    """Takes apart an API URL of either permalink form; None when it is not one.
+
+    >>> parse_api_href("https://example.org/wp-json/wp/v2/media/12")
+    ApiHref(root=ApiRoot(base='https://example.org/wp-json/', plain=False), route='/wp/v2/media/12', params={})
+    >>> parse_api_href("https://example.org/wp-json/").route
+    '/'
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    params = {name: value for name, value in query if name != "rest_route"}
+    routes = [value for name, value in query if name == "rest_route"]
+    if routes:
+        root = ApiRoot(urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", "")), plain=True)
+        return ApiHref(root, "/" + unquote(routes[0]).lstrip("/"), params)
+    path = unquote(parts.path)
+    match = _NAMESPACE_IN_PATH.match(path)
+    if match:
+        root_path, route = match["root"], "/" + match["route"]
+    elif path.rstrip("/").endswith("/wp-json"):
+        root_path, route = path.rstrip("/") + "/", "/"
+    else:
+        return None
+    root = ApiRoot(urlunsplit((parts.scheme, parts.netloc, root_path, "", "")), plain=False)
+    return ApiHref(root, route, params)
+
+
+# Discovery ------------------------------------------------------------------------------------------
+
+_LINK_VALUE = re.compile(r'<(?P<url>[^>]*)>\s*(?P<params>(?:;\s*[^;,]+)*)')
+_HTML_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def parse_link_header(value: str) -> list[tuple[str, str]]:
+    """``(url, rel)`` pairs of an HTTP ``Link`` header.
+
+    >>> parse_link_header('<https://e.org/wp-json/>; rel="https://api.w.org/", <https://e.org/?p=1>; rel=shortlink')
+    [('https://e.org/wp-json/', 'https://api.w.org/'), ('https://e.org/?p=1', 'shortlink')]
+    """
+    links = []
+    for match in _LINK_VALUE.finditer(value):
+        rel = ""
+        for param in match["params"].split(";"):
+            name, _, param_value = param.strip().partition("=")
+            if name.strip().lower() == "rel":
+                rel = param_value.strip().strip('"')
+        links.append((match["url"].strip(), rel))
+    return links
+
+
+def api_root_from_link_headers(values: Iterable[str], base_url: str) -> str | None:
+    """The API root a page advertises in its ``Link`` headers."""
+    for value in values:
+        for url, rel in parse_link_header(value):
+            if API_REL in rel.split():
+                return urljoin(base_url, url)
+    return None
+
+
+def api_root_from_html(html: str, base_url: str) -> str | None:
+    """The API root a page advertises in ``<link rel="https://api.w.org/" href="...">``."""
+    for tag in _HTML_LINK_TAG.findall(html):
+        attributes = {m[1].lower(): m[2] or m[3] or m[4] for m in _ATTRIBUTE.finditer(tag)}
+        if API_REL in attributes.get("rel", "").split() and attributes.get("href"):
+            return urljoin(base_url, attributes["href"].replace("&amp;", "&"))
+    return None
+
+
+def fallback_api_roots(site_url: str) -> list[str]:
+    """Where a root usually is when a site does not say: ``/wp-json/``, then ``/?rest_route=/``."""
+    base = site_url.rstrip("/")
+    return [base + "/wp-json/", base + "/?rest_route=/"]
+
+
+def is_api_index(data: object) -> bool:
+    """A root is only a root when it answers JSON listing the ``wp/v2`` namespace."""
+    return isinstance(data, dict) and NAMESPACE in (data.get("namespaces") or ())
+
+
+# Answers --------------------------------------------------------------------------------------------
+
+_TRAILING_HTML_COMMENT = re.compile(rb"\s*<!--.*?-->\s*$", re.DOTALL)
+
+
+def loads(body: bytes) -> Any:
+    """Decodes a JSON answer, tolerating what plugins add around it (a byte-order mark, a trailing
+    HTML comment from a cache plugin). Raises ``ValueError`` when it is not JSON.
+
+    >>> loads(b'\\xef\\xbb\\xbf{"id": 1}<!-- cached by WP Super Cache -->')
+    {'id': 1}
+    """
+    body = body.lstrip()
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return json.loads(body)
+    except ValueError:
+        trimmed = _TRAILING_HTML_COMMENT.sub(b"", body)
+        if trimmed == body:
+            raise
+        return json.loads(trimmed)
+
+
+@dataclass(frozen=True)
+class WordPressError:
+    """An error answer: WordPress's code (``rest_cannot_read``, ...), its message and the HTTP status."""
+
+    status: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}" if self.message else f"{self.status} {self.code}"
+
+
+def error_from_answer(status: int, body: bytes, content_type: str = "") -> WordPressError:
+    """Names what went wrong with an answer, in WordPress's words where it gave some."""
+    try:
+        data = loads(body)
+    except ValueError:
+        return WordPressError(status, _describe_non_json(body, content_type), "")
+    if isinstance(data, dict) and isinstance(data.get("code"), str):
+        return WordPressError(status, data["code"], str(data.get("message") or "")[:200])
+    return WordPressError(status, f"http_{status}", "")
+
+
+def _describe_non_json(body: bytes, content_type: str) -> str:
+    head = body[:4096].lower()
+    if b"cf-chl" in head or b"challenge-platform" in head or b"just a moment" in head:
+        return "cloudflare_challenge"
+    if b"wp-login" in head or b"loginform" in head:
+        return "login_page"
+    if not body.strip():
+        return "empty_body"
+    if b"<html" in head or b"<!doctype" in head or "html" in content_type:
+        return "html_instead_of_json"
+    return "invalid_json"
+
+
+@dataclass(frozen=True)
+class Pagination:
+    total: int | None
+    total_pages: int | None
+    next_url: str | None
+
+
+def pagination(headers: Mapping[str, str], base_url: str) -> Pagination:
+    """Reads ``X-WP-Total``, ``X-WP-TotalPages`` and the ``rel="next"`` link; absent ones are None
+    (caches and proxies strip them)."""
+    next_url = None
+    link = headers.get("Link")
+    if link:
+        next_url = next((urljoin(base_url, url) for url, rel in parse_link_header(link) if rel == "next"), None)
+    return Pagination(_header_int(headers.get("X-WP-Total")), _header_int(headers.get("X-WP-TotalPages")), next_url)
+
+
+def _header_int(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+# A post's _links -------------------------------------------------------------------------------------
+
+# The post fields that hold a taxonomy's term ids, where the field is not the taxonomy's rest_base.
+_TERM_FIELDS = {"category": "categories", "post_tag": "tags"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """One linked resource a post names: which field it fills, which collection holds it, which ids."""
+
+    field: str
+    """``featured_media``, ``author``, ``categories``, ``tags`` or ``terms.<taxonomy>``."""
+    href: str
+    collection: tuple[ApiRoot, str] | None
+    """(root, collection route); None when the link does not point at a collection of that field."""
+    ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Revisions:
+    count: int
+    latest_id: int | None
+    href: str | None
+
+
+def first_href(links: Mapping[str, Any], relation: str) -> dict[str, Any] | None:
+    entries = links.get(relation)
+    if isinstance(entries, list) and entries and isinstance(entries[0], dict):
+        return entries[0]
+    return None
+
+
+def post_links(post: Mapping[str, Any]) -> list[Link]:
+    """The resources a post links to, read from its ``_links`` (where they live) and its own id
+    fields (which ids)."""
+    links = post.get("_links")
+    if not isinstance(links, dict):
+        return []
+    found: list[Link] = []
+    media_id = _positive_int(post.get("featured_media"))
+    media = first_href(links, "wp:featuredmedia")
+    if media_id and media:
+        found.append(_single_link("featured_media", str(media.get("href", "")), media_id))
+    author_id = _positive_int(post.get("author"))
+    author = first_href(links, "author")
+    if author_id and author:
+        found.append(_single_link("author", str(author.get("href", "")), author_id))
+    for term in links.get("wp:term") or ():
+        if isinstance(term, dict) and isinstance(term.get("taxonomy"), str):
+            link = _term_link(post, term["taxonomy"], str(term.get("href", "")))
+            if link is not None:
+                found.append(link)
+    return found
+
+
+def post_revisions(post: Mapping[str, Any]) -> Revisions:
+    """The revision count and latest revision id, public in ``_links`` even when the revisions are not."""
+    links = post.get("_links") if isinstance(post.get("_links"), dict) else {}
+    history = first_href(links, "version-history") or {}
+    predecessor = first_href(links, "predecessor-version") or {}
+    count = _positive_int(history.get("count")) or 0
+    href = history.get("href")
+    return Revisions(count, _positive_int(predecessor.get("id")), href if isinstance(href, str) else None)
+
+
+def _single_link(field: str, href: str, resource_id: int) -> Link:
+    """A link to one resource must name that resource: a deleted featured image keeps its id in the
+    post while WordPress points the link at the API root."""
+    parsed = parse_api_href(href)
+    if parsed is None or parsed.trailing_id != resource_id:
+        return Link(field, href, None, (resource_id,))
+    return Link(field, href, (parsed.root, parsed.collection_route), (resource_id,))
+
+
+def _term_link(post: Mapping[str, Any], taxonomy: str, href: str) -> Link | None:
+    parsed = parse_api_href(href)
+    if parsed is None:
+        return Link(_term_field(taxonomy), href, None, ())
+    rest_base = parsed.collection_route.rsplit("/", 1)[-1]
+    ids = post.get(_TERM_FIELDS.get(taxonomy, rest_base))
+    if not isinstance(ids, list):
+        return None
+    term_ids = tuple(dict.fromkeys(i for i in map(_positive_int, ids) if i))
+    return Link(_term_field(taxonomy), href, (parsed.root, parsed.collection_route), term_ids)
+
+
+def _term_field(taxonomy: str) -> str:
+    return _TERM_FIELDS.get(taxonomy) or f"terms.{taxonomy}"
+
+
+def _positive_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
