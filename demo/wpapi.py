@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 JsonObject = dict[str, Any]
 MAX_PER_PAGE = 100
+# Parameters that choose a page or its shape, not which posts are in the collection.
+PAGE_PARAMS = frozenset({"page", "per_page", "_fields", "_embed", "context", "rest_route", "_envelope"})
 NAMESPACES = ["oembed/1.0", "wp/v2", "wp-site-health/v1"]
 ORDERBY = ("date", "id", "include", "modified", "title")
 REST_HEADERS = [
@@ -65,7 +67,9 @@ class WordPressApp:
         self.origin = origin.rstrip("/")
         self.pretty = permalinks == "pretty"
         self._post_orders: dict[tuple[str, str], list[PostRow]] = {}
+        self._filtered_posts: dict[tuple[tuple[str, str], ...], list[int]] = {}
         self.posts_by_id = {row.id: row for row in site.posts.rows}
+        self.ordered_posts("date", "desc")  # the order nearly every request uses, sorted before the first one
 
     # -- Plumbing: from a request line to a route, and from a result to bytes.
 
@@ -171,6 +175,15 @@ class WordPressApp:
         items = [item for item in map(get, chosen) if item is not None]
         return Page(items, total, total_pages, links)
 
+    def filtered_posts(self, query: Query, select: Callable[[], list[int]]) -> list[int]:
+        """The posts a query selects, kept for its following pages: a crawler pages through one query at a time."""
+        key = tuple(sorted(pair for pair in query.pairs if pair[0] not in PAGE_PARAMS))
+        if key not in self._filtered_posts:
+            if len(self._filtered_posts) >= 16:
+                self._filtered_posts.pop(next(iter(self._filtered_posts)), None)
+            self._filtered_posts[key] = select()
+        return self._filtered_posts[key]
+
     def ordered_posts(self, orderby: str, order: str) -> list[PostRow]:
         """Every post in one order, computed once: filters keep the order, so pages are slices of it."""
         key = (orderby, order)
@@ -224,18 +237,21 @@ def list_posts(app: WordPressApp, query: Query, match: re.Match[str]) -> Page:
         wanted_authors, author = set(authors), app.site.posts.author
         filters.append(lambda row: author(row.id) in wanted_authors)
     query.raise_if_invalid()
-    rows: Sequence[PostRow]
-    if include is not None:
-        rows = [app.posts_by_id[post_id] for post_id in dict.fromkeys(include) if post_id in app.posts_by_id]
-        if orderby != "include":
-            rows = app.sort_posts(rows, orderby, order)
-    elif orderby == "include":
+    if orderby == "include" and include is None:
         raise RestError(400, "rest_orderby_include_missing_include", "You need to define an include parameter to order by include.")
-    else:
-        rows = app.ordered_posts(orderby, order)
-    if filters:
-        rows = [row for row in rows if all(keep(row) for keep in filters)]
-    return app.page_of("/wp/v2/posts", query, [row.id for row in rows], None, posts=True)
+
+    def select() -> list[int]:
+        rows = app.ordered_posts(orderby, order) if include is None else included_posts(app, include, orderby, order)
+        if not filters:
+            return [row.id for row in rows]
+        return [row.id for row in rows if all(keep(row) for keep in filters)]
+
+    return app.page_of("/wp/v2/posts", query, app.filtered_posts(query, select), None, posts=True)
+
+
+def included_posts(app: WordPressApp, include: list[int], orderby: str, order: str) -> list[PostRow]:
+    rows = [app.posts_by_id[post_id] for post_id in dict.fromkeys(include) if post_id in app.posts_by_id]
+    return rows if orderby == "include" else app.sort_posts(rows, orderby, order)
 
 
 def term_filter(app: WordPressApp, taxonomy: str, wanted: set[int]) -> Callable[[PostRow], bool]:

@@ -102,8 +102,7 @@ _LAZY_ATTRIBUTES = (
     ("data-src", "src"), ("data-lazy-src", "src"), ("data-srcset", "srcset"), ("data-lazy-srcset", "srcset"),
 )  # fmt: skip
 
-# Characters lxml refuses: controls other than whitespace, and lone surrogates.
-_UNPARSABLE_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
 _INVISIBLE = "\u00ad\u200b\u2060\ufeff"  # soft hyphen, zero-width space, word joiner, BOM
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 # Runs of whitespace other than a lone space (which needs no replacing, and is most of them).
@@ -129,11 +128,18 @@ _TRAILING_TEXT_RE = re.compile(r"(.*>)([^<>]*)$", re.DOTALL)
 _SRCSET_CANDIDATE_RE = re.compile(r"[\s,]*([^\s,]\S*?)(?:,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
 _DIMENSION_RE = re.compile(r"\s*(\d{1,9})(?:\.\d*)?(?:px)?\s*")
 
+# A word is a run of characters other than whitespace and these; each CJK ideograph, kana and
+# hangul syllable is a word of its own.
+_WORD_SEPARATORS = '!"#$%&()*+,./:;<=>?@[\\]^`{|}~\u2012\u2013\u2014\u2015\u2026\u2018\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a\u2022\u00b7\u00a1\u00bf'
 _CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f"
-# Combining marks (vowel signs, viramas, accents) are part of their word; \w alone splits Hindi at each.
-_MARKS = "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)).startswith("M"))
-_WORD_CHARACTER = rf"(?:[^\W{_CJK}]|[{_MARKS}])"
-_WORD_RE = re.compile(rf"[{_CJK}]|{_WORD_CHARACTER}+(?:['’\u200c\u200d-]{_WORD_CHARACTER}+)*")
+_WORD_RE = re.compile(rf"[{_CJK}]|[^\s{re.escape(_WORD_SEPARATORS)}{_CJK}]+")
+# The same words counted on UTF-8 without a regex, for text below U+3000 (so with no CJK): every
+# byte is made "a" or a space, and words are where a space meets an "a".
+_UTF8_SEPARATORS = [
+    character.encode() for character in _WORD_SEPARATORS + "".join(map(chr, range(0x80, 0x3000))) if character.isspace() or character in _WORD_SEPARATORS and not character.isascii()
+]
+_UTF8_WORD_BYTES = bytes(ord(" ") if chr(byte).isspace() or chr(byte) in _WORD_SEPARATORS else ord("a") for byte in range(256))
+_UTF8_BELOW_U3000 = bytes(range(0xE3))  # U+3000 and after begin with a byte from 0xE3 on
 
 
 @dataclass(frozen=True)
@@ -201,17 +207,24 @@ def inline_text(html: str) -> str:
 
 
 def count_words(text: str) -> int:
-    """The number of words in ``text``: runs of letters, digits and combining marks, which an
-    apostrophe, a hyphen or a zero-width (non-)joiner inside them does not split; each CJK
-    ideograph, kana and hangul syllable is a word of its own, as those scripts put no spaces
-    between words. Scripts such as Thai, which do not either, count a phrase as one word.
+    """The number of words in ``text``: runs of characters other than whitespace and punctuation
+    (apostrophes and hyphens join, emoji count), where each CJK ideograph, kana and hangul syllable
+    is a word of its own, as those scripts put no spaces between words. Scripts such as Thai that
+    do not either count a phrase as one word.
 
-    >>> count_words("Biden’s co-operation, 2022: हिन्दी है")
+    >>> count_words("Biden’s co-operation — 2022: हिन्दी है")
     5
-    >>> count_words("東京は晴れ")
-    5
+    >>> count_words("東京は晴れ (Tokyo)")
+    6
     """
-    return sum(1 for _ in _WORD_RE.finditer(text))
+    data = text.encode()
+    if data.translate(None, delete=_UTF8_BELOW_U3000):  # CJK, or an emoji: count with the regex
+        return sum(1 for _ in _WORD_RE.finditer(text))
+    for separator in _UTF8_SEPARATORS:
+        if separator in data:
+            data = data.replace(separator, b" ")
+    data = data.translate(_UTF8_WORD_BYTES)
+    return data.count(b" a") + data.startswith(b"a")
 
 
 def expand_shortcodes(html: str) -> str:
@@ -301,7 +314,10 @@ def embed_provider(url: str, default: str = "iframe") -> str:
 
 def _parse(html: str) -> lxml_html.HtmlElement:
     """The body of an HTML fragment, parsed by libxml2 as browsers parse a body's content."""
-    html = _UNPARSABLE_RE.sub("", html)
+    try:
+        html.encode()
+    except UnicodeEncodeError:  # lone surrogates, which JSON can hold and libxml2 stops at
+        html = _SURROGATES_RE.sub("", html)
     if "[" in html:
         html = expand_shortcodes(html)
     body = lxml_html.document_fromstring("<html><body>" + html).find("body")
@@ -333,7 +349,8 @@ class _Walk:
 
     def end_line(self) -> None:
         if self.inline:
-            line = _collapse("".join(self.inline))
+            line = "".join(self.inline)
+            line = "" if line.isspace() else _collapse(line)
             if _CELL_SEPARATOR in line:
                 line = _CELL_SEPARATOR_RE.sub("\t", line).strip()
             if line:
@@ -508,7 +525,7 @@ def _collapse(text: str) -> str:
 
 def _drop_invisible(text: str) -> str:
     # Four substring searches cost less than one regex scan of text that has none of them.
-    if any(character in text for character in _INVISIBLE):
+    if "\u00ad" in text or "\u200b" in text or "\u2060" in text or "\ufeff" in text:
         return _INVISIBLE_RE.sub("", text)
     return text
 

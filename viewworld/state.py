@@ -1,0 +1,124 @@
+"""Crawl state per site, kept between runs in ``STATE_DIR``: what has been durably written, and a lock.
+
+``STATE_DIR/<site>.json`` holds the high-water mark of ``modified_gmt`` written, every known post id
+with the ``modified_gmt`` of the version written, the discovered API root, when the last deletion
+sweep ran and the last run's summary. It is replaced atomically (written aside, fsynced, renamed), and
+only after the run's output file is complete, so it never claims a post that is not in a ``.jsonl``.
+``STATE_DIR/<site>.lock`` is held (``flock``) for the whole run: a second run for the site is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+STATE_VERSION = 1
+
+
+class SiteLocked(RuntimeError):
+    """Another run holds this site's lock."""
+
+
+@dataclass
+class SiteState:
+    site: str
+    api_root: str | None = None
+    mark: str | None = None
+    """The newest ``modified_gmt`` such that every post modified up to it has been written."""
+    posts: dict[int, str] = field(default_factory=dict)
+    """Post id -> ``modified_gmt`` of the version last written."""
+    last_sweep: str | None = None
+    last_run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_new(self) -> bool:
+        return self.mark is None and not self.posts
+
+    def sweep_due(self, interval: float, now: datetime) -> bool:
+        if self.last_sweep is None:
+            return True
+        return now - parse_utc(self.last_sweep) >= timedelta(seconds=interval)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = STATE_VERSION
+        data["posts"] = {str(post_id): modified for post_id, modified in sorted(self.posts.items())}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SiteState:
+        posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
+        return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
+                   last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {})
+
+
+def parse_utc(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StateStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._locks: dict[str, int] = {}
+
+    def path(self, site: str) -> Path:
+        return self.directory / f"{site}.json"
+
+    def load(self, site: str) -> SiteState:
+        """The site's state; a new one when there is none. A damaged file raises ``ValueError``."""
+        path = self.path(site)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return SiteState(site)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"state file {path} cannot be read: {error}") from None
+        return SiteState.from_json(data)
+
+    def save(self, state: SiteState) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.path(state.site)
+        temporary = path.with_name(path.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as file:
+            json.dump(state.to_json(), file, separators=(",", ":"))
+            file.flush()
+            os.fsync(file.fileno())
+        temporary.replace(path)
+        fsync_directory(self.directory)
+
+    def lock(self, site: str) -> None:
+        """Takes the site's lock for the life of this process; raises :class:`SiteLocked` when taken."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.directory / f"{site}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise SiteLocked(f"another run holds the lock {self.directory / site}.lock") from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        self._locks[site] = descriptor
+
+    def unlock_all(self) -> None:
+        for descriptor in self._locks.values():
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+        self._locks.clear()
+
+
+def fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
