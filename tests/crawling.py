@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -29,14 +30,17 @@ class Crawl:
     stderr: str
 
     def files(self) -> list[Path]:
-        return sorted(self.output_dir.glob("*/posts-*.jsonl"))
+        """This crawl's output files (a later crawl into the same directory has its own)."""
+        run = self.stat("viewworld/run")
+        return sorted(self.output_dir.glob(f"*/posts-{run}.jsonl")) if run else []
 
     def items(self) -> list[dict[str, Any]]:
         return [json.loads(line) for path in self.files() for line in path.read_text(encoding="utf-8").splitlines()]
 
     def stat(self, name: str) -> Any:
-        match = re.search(rf"'{re.escape(name)}': ([^,\n]+)", self.log)
-        return None if match is None else eval(match.group(1))  # noqa: S307 - Scrapy's pprint of numbers
+        """A number or string from the stats Scrapy dumps at the end of the log."""
+        match = re.search(rf"'{re.escape(name)}': ([^,\n}}]+)", self.log)
+        return None if match is None else ast.literal_eval(match.group(1))
 
     @property
     def requests(self) -> int:
@@ -49,13 +53,15 @@ def scrapy_command() -> list[str]:
 
 def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = None,
           env: dict[str, str] | None = None, timeout: float = 300) -> Crawl:
-    """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir``; ``arguments`` are ``name=value``."""
+    """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir -s STATE_DIR=output_dir/state``;
+    ``arguments`` are ``name=value``. Crawls with the same ``output_dir`` share their state."""
     output_dir.mkdir(parents=True, exist_ok=True)
     log_file = output_dir / f"crawl-{len(list(output_dir.glob('crawl-*.log')))}.log"
     command = [*scrapy_command(), "crawl", "wpposts"]
     for argument in arguments:
         command += ["-a", argument]
-    for name, value in ({**FAST, "OUTPUT_DIR": str(output_dir), "LOG_FILE": str(log_file)} | (settings or {})).items():
+    for name, value in ({**FAST, "OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"),
+                         "LOG_FILE": str(log_file)} | (settings or {})).items():
         command += ["-s", f"{name}={value}"]
     environment = {name: value for name, value in os.environ.items() if name not in _CREDENTIAL_VARIABLES}
     environment.update(env or {})

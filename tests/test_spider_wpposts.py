@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse, JsonResponse, TextResponse
 from scrapy.utils.test import get_crawler
 
+from viewworld import settings as project_settings
 from viewworld.items import Post
 from viewworld.spiders.wpposts import WpPostsSpider
 
@@ -18,8 +20,11 @@ ROOT = f"{SITE}/index.php?rest_route=/"
 INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]}).encode()
 
 
-def make_spider(**arguments: str) -> WpPostsSpider:
-    crawler = get_crawler(WpPostsSpider, {"TELNETCONSOLE_ENABLED": False})
+def make_spider(tmp_path: Path, **arguments: str) -> WpPostsSpider:
+    ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL")
+    settings = {name: getattr(project_settings, name) for name in ours} | {
+        "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output")}
+    crawler = get_crawler(WpPostsSpider, settings)
     spider = WpPostsSpider.from_crawler(crawler, **({"site": SITE} | arguments))
     crawler.spider = spider
     return spider
@@ -40,8 +45,8 @@ async def first_request(spider: WpPostsSpider) -> Request:
 
 
 @pytest.fixture
-def spider() -> WpPostsSpider:
-    return make_spider()
+def spider(tmp_path: Path) -> WpPostsSpider:
+    return make_spider(tmp_path)
 
 
 def discover(spider: WpPostsSpider) -> Request:
@@ -103,8 +108,8 @@ def test_the_first_page_schedules_every_other_page_at_once(spider, seed_post):
     assert spider.sites[SITE].total == 250
 
 
-def test_without_pagination_headers_the_pages_are_walked_until_a_short_one(seed_post):
-    spider = make_spider(per_page="1")
+def test_without_pagination_headers_the_pages_are_walked_until_a_short_one(seed_post, tmp_path):
+    spider = make_spider(tmp_path, per_page="1")
     posts = discover(spider)
     output = respond(posts, json.dumps([seed_post]).encode())
     [page_two] = [request for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
@@ -146,8 +151,8 @@ def test_duplicate_posts_from_shifted_pages_are_yielded_once(spider, seed_post):
     assert len([item for item in first if isinstance(item, Post)]) == 1
 
 
-def test_max_posts_stops_after_that_many_posts_per_site(seed_post):
-    spider = make_spider(max_posts="2", per_page="2")
+def test_max_posts_stops_after_that_many_posts_per_site(seed_post, tmp_path):
+    spider = make_spider(tmp_path, max_posts="2", per_page="2")
     del seed_post["_links"]
     posts = discover(spider)
     output = respond(posts, json.dumps([seed_post, dict(seed_post, id=2), dict(seed_post, id=3)]).encode(),
@@ -156,8 +161,8 @@ def test_max_posts_stops_after_that_many_posts_per_site(seed_post):
     assert not [request for request in output if isinstance(request, Request)]
 
 
-def test_since_and_until_become_strict_after_and_before_in_utc():
-    spider = make_spider(since="2024-01-01", until="2024-01-31")
+def test_since_and_until_become_strict_after_and_before_in_utc(tmp_path):
+    spider = make_spider(tmp_path, since="2024-01-01", until="2024-01-31")
     posts = discover(spider)
     assert "after=2023-12-31T23:59:59Z" in posts.url
     assert "before=2024-02-01T00:00:00Z" in posts.url

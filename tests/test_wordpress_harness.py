@@ -36,9 +36,10 @@ def truth(sites: dict[str, WordPressSite]) -> dict[str, Any]:
 
 def api_url(site: WordPressSite, route: str, **query: str | int) -> str:
     """`route` under the site's API root, in whichever URL form its permalinks use."""
-    if "?rest_route=" in site.api_root:
-        return site.api_root + route.lstrip("/") + "".join(f"&{key}={value}" for key, value in query.items())
-    return site.api_root + route.lstrip("/") + ("?" + urllib.parse.urlencode(query) if query else "")
+    url = site.api_root + route.lstrip("/")
+    if not query:
+        return url
+    return url + ("&" if "?" in url else "?") + urllib.parse.urlencode(query)
 
 
 def get(url: str, auth: tuple[str, str] | None = None) -> tuple[int, Any, dict[str, str]]:
@@ -174,6 +175,14 @@ def test_seeded_content_reaches_the_api_unfiltered(sites: dict[str, WordPressSit
     assert 'dir="rtl"' in post["content"]["rendered"]
     assert arabic_post["link"] == f"{sites['plain'].url}/?p={arabic_post['id']}"
     assert post["link"].startswith(site.url + "/20")
+
+
+def test_requests_log_no_php_warnings(sites: dict[str, WordPressSite], truth: dict[str, Any]) -> None:
+    video_post = post_with_feature(truth, "video")
+    for site in sites.values():
+        assert get(site.url + "/")[0] == 200
+        assert get(api_url(site, f"wp/v2/posts/{video_post['id']}", _embed=1))[0] == 200
+        assert not site.error_log.exists(), site.error_log.read_text()
 
 
 def test_php_runs_code_inside_wordpress(sites: dict[str, WordPressSite]) -> None:

@@ -106,6 +106,16 @@ def parse_until(value: str) -> datetime:
     return moment + timedelta(days=1, microseconds=-1) if _DATE_ONLY.match(value.strip()) else moment
 
 
+_TRUE, _FALSE = {"1", "true", "yes"}, {"0", "false", "no"}
+
+
+def parse_flag(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValueError(value)
+    return word in _TRUE
+
+
 ARGUMENTS: tuple[Argument, ...] = (
     Argument("site", "a site URL, or several separated by commas", f"the sites to crawl (default {DEFAULT_SITE})",
              parse_sites),
@@ -118,6 +128,9 @@ ARGUMENTS: tuple[Argument, ...] = (
              "only posts published at or after this moment (no offset means UTC)", parse_moment),
     Argument("until", "an ISO 8601 date or date-time, e.g. 2024-01-31 or 2024-01-31T12:00:00Z",
              "only posts published at or before this moment (a bare date includes that whole day)", parse_until),
+    Argument("full", "1/true/yes or 0/false/no", "crawl every post even when the state allows an incremental run",
+             parse_flag),
+    Argument("sweep", "1/true/yes or 0/false/no", "list every public id now to find deleted posts", parse_flag),
 )
 _BY_NAME = {argument.name: argument for argument in ARGUMENTS}
 
@@ -129,6 +142,13 @@ class CrawlArguments:
     max_posts: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    full: bool = False
+    sweep: bool = False
+
+    @property
+    def one_off(self) -> bool:
+        """A crawl limited by date or count neither reads nor advances the incremental state."""
+        return bool(self.since or self.until or self.max_posts)
 
     @classmethod
     def parse(cls, raw: Mapping[str, object]) -> CrawlArguments:

@@ -1,6 +1,9 @@
 """The items a crawl yields. Each is one JSON Lines record; ``viewworld/schemas/post.schema.json``
 describes them and the tests validate every output line against it.
 
+A :class:`Tombstone` says a post written before is gone; ``viewworld/schemas/tombstone.schema.json``
+describes it.
+
 A :class:`Post` leaves the spider with WordPress's rendered HTML in ``title``, ``excerpt_text`` and
 ``content_html``; the cleaning pipeline turns those into text and sanitized HTML and fills the
 fields derived from the content (``content_text``, ``links``, ``images``, ``embeds``, ``word_count``).
@@ -47,3 +50,13 @@ class Post:
 
     def add_error(self, field_name: str, url: str, reason: str) -> None:
         self.errors.append({"field": field_name, "url": url, "reason": reason})
+
+
+@dataclass
+class Tombstone:
+    """A post written by an earlier run that is no longer public: deleted, trashed or made private."""
+
+    site: str
+    id: int
+    deleted: bool = True
+    detected_at: str = ""

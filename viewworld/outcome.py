@@ -6,7 +6,10 @@ happened). The codes, from the least to the most severe:
   the crawl was interrupted, or a site listed no post at all;
 - 2: bad arguments or settings (the crawl does not start);
 - 3: a site could not be crawled at all (no API found, API disabled, blocked, unreachable);
+- 4: another run holds a site's lock (that site was skipped);
 - 5: the output could not be written.
+
+When several apply, the most severe wins: 5, 2, 3, 1, 4.
 """
 
 from __future__ import annotations
@@ -20,16 +23,21 @@ OK = 0
 DATA_LOST = 1
 BAD_ARGUMENTS = 2
 SITE_FAILED = 3
+SITE_LOCKED = 4
 OUTPUT_FAILED = 5
 
 
 def exit_code(stats: Mapping[str, Any]) -> int:
     if stats.get("viewworld/output_failed"):
         return OUTPUT_FAILED
+    if stats.get("viewworld/state_damaged"):
+        return BAD_ARGUMENTS
     if stats.get("viewworld/sites_failed"):
         return SITE_FAILED
     lost = ("viewworld/pages_failed", "viewworld/linked_failed", "viewworld/sites_empty", "log_count/ERROR",
             "log_count/CRITICAL")
     if any(stats.get(key) for key in lost) or stats.get("finish_reason") != "finished":
         return DATA_LOST
+    if stats.get("viewworld/sites_locked"):
+        return SITE_LOCKED
     return OK

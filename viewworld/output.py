@@ -1,7 +1,8 @@
 """Where items are written: one JSON Lines file per site and run.
 
-A file is written as ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl.part`` and renamed to
-``.jsonl`` when the run closes it, so a complete ``.jsonl`` is never half-written.
+A file is written as ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl.part``, flushed line by line,
+and fsynced and renamed to ``.jsonl`` when the run closes it, so a ``.jsonl`` is never half-written. A
+run killed before that leaves the ``.part``; the next run of the site completes it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from viewworld.state import fsync_directory
 
 
 def new_run_id() -> str:
@@ -44,9 +47,35 @@ class JsonLinesFile:
         os.fsync(self._file.fileno())
         self._file.close()
         self.part_path.replace(self.path)
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        fsync_directory(self.path.parent)
         return self.path
+
+
+def recover_part_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """Completes the ``.part`` files a dead run left (killed before it could rename them): their whole
+    lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Returns each
+    completed file with its records, so that the state can count them as written.
+
+    Call it only while holding the site's lock: a live run's ``.part`` file is not to be touched.
+    """
+    recovered = []
+    for part_path in sorted(directory.glob("*.jsonl.part")):
+        records, lines = [], []
+        for line in part_path.read_bytes().split(b"\n"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("id"), int):
+                records.append(record)
+                lines.append(line)
+        path = part_path.with_name(part_path.name.removesuffix(".part"))
+        with path.open("wb") as file:
+            file.write(b"".join(line + b"\n" for line in lines))
+            file.flush()
+            os.fsync(file.fileno())
+        part_path.unlink()
+        recovered.append((path, records))
+    if recovered:
+        fsync_directory(directory)
+    return recovered

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import _schedule_coro
 
 from viewworld.cleaning import clean_content, html_to_text, inline_text
 from viewworld.items import Post
@@ -14,6 +17,8 @@ from viewworld.output import JsonLinesFile, new_run_id, run_stamp
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
 
 
 class CleaningPipeline:
@@ -38,32 +43,61 @@ class CleaningPipeline:
 
 
 class JsonLinesPipeline:
-    """Writes each site's items to ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl``."""
+    """Writes each site's items to ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl``.
 
-    def __init__(self, output_dir: Path, stats: StatsCollector) -> None:
+    When the output cannot be written (the directory cannot be made, the disk is full), the crawl
+    stops at once: nothing more is fetched that could not be kept, and the run exits 5."""
+
+    def __init__(self, crawler: Crawler, output_dir: Path) -> None:
+        self.crawler = crawler
         self.output_dir = output_dir
-        self.stats = stats
         self.run = f"{run_stamp()}-{new_run_id()}"
         self.files: dict[str, JsonLinesFile] = {}
+        self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JsonLinesPipeline:
-        assert crawler.stats is not None
-        return cls(Path(crawler.settings.get("OUTPUT_DIR")), crawler.stats)
+        return cls(crawler, Path(crawler.settings["OUTPUT_DIR"]))
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
 
     def open_spider(self) -> None:
         self.stats.set_value("viewworld/run", self.run)
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.output_failed(self.output_dir, error)
 
     def process_item(self, item: Any) -> Any:
+        if self.failed:
+            raise DropItem("the output cannot be written")
         adapter = ItemAdapter(item)
         site = adapter["site"]
-        output = self.files.get(site)
-        if output is None:
-            output = self.files[site] = JsonLinesFile(self.output_dir / site / f"posts-{self.run}.jsonl")
-        output.write(adapter.asdict())
+        try:
+            output = self.files.get(site)
+            if output is None:
+                output = self.files[site] = JsonLinesFile(self.output_dir / site / f"posts-{self.run}.jsonl")
+            output.write(adapter.asdict())
+        except OSError as error:
+            self.output_failed(self.output_dir / site, error)
+            raise DropItem("the output cannot be written") from None
         self.stats.inc_value(f"sites/{site}/items")
         return item
 
     def close_spider(self) -> None:
         for site, output in self.files.items():
-            self.stats.set_value(f"sites/{site}/output", str(output.close()))
+            try:
+                self.stats.set_value(f"sites/{site}/output", str(output.close()))
+            except OSError as error:
+                self.output_failed(output.part_path, error)
+
+    def output_failed(self, path: Path, error: OSError) -> None:
+        if not self.failed:
+            logger.error("the output cannot be written to %s: %s; stopping the crawl", path, error.strerror or error)
+            self.stats.set_value("viewworld/output_failed", True)
+            self.failed = True
+            if self.crawler.engine is not None and self.crawler.engine.running:
+                _schedule_coro(self.crawler.engine.close_spider_async(reason="output_failed"))

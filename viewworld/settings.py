@@ -30,9 +30,10 @@ REDIRECT_MAX_TIMES = 5
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
-# The crawl: keep requests inside each site; clean, then write.
+# The crawl: keep requests inside each site, add credentials only at download time; clean, then write.
 DOWNLOADER_MIDDLEWARES = {
     "viewworld.middlewares.SiteScopeMiddleware": 50,
+    "viewworld.middlewares.CredentialsMiddleware": 560,
 }
 ITEM_PIPELINES = {
     "viewworld.pipelines.CleaningPipeline": 300,
@@ -44,6 +45,13 @@ EXTENSIONS = {
 
 # Output: OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl
 OUTPUT_DIR = "output"
+
+# Cron: per-site state (high-water mark, known ids, lock) in STATE_DIR; incremental runs ask for posts
+# modified since the mark minus INCREMENTAL_OVERLAP seconds; deleted posts are looked for every
+# DELETION_SWEEP_INTERVAL seconds.
+STATE_DIR = "state"
+INCREMENTAL_OVERLAP = 3600
+DELETION_SWEEP_INTERVAL = 86400
 
 # Progress: one log line per site every PROGRESS_INTERVAL seconds (0 turns it off), and a summary at the end.
 PROGRESS_INTERVAL = 30.0

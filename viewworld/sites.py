@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from viewworld.state import SiteState
+
 if TYPE_CHECKING:
     from viewworld.credentials import Credentials
     from viewworld.wordpress import ApiRoot
@@ -55,18 +57,43 @@ def same_site(url: str, other: str) -> bool:
     return first_port == second_port or (first_port in default_ports and second_port in default_ports)
 
 
+FULL = "full"
+INCREMENTAL = "incremental"
+ONE_OFF = "one-off"
+"""A crawl limited by ``since``, ``until`` or ``max_posts``: it neither reads nor advances the state."""
+
+
 @dataclass
 class Site:
     url: str
     """The base URL, no trailing slash; after the home page's redirects, the final address."""
     origin: str = ""
-    """The URL as given; it names the site for the whole crawl, whatever its redirects."""
+    """The URL as given; it names the site for the whole crawl (requests, state, lock), whatever its redirects."""
     credentials: Credentials | None = None
     api_root: ApiRoot | None = None
+    state: SiteState | None = None
+    mode: str = FULL
+    sweep: bool = False
+    """Whether this run lists every public id to find deleted posts (and posts a walk missed)."""
+    root_remembered: bool = False
     total: int | None = None
     """``X-WP-Total`` of the first posts page, when the site sends it."""
+    totals: set[int] = field(default_factory=set)
+    """``X-WP-Total`` of every posts page: more than one value means posts came or went mid-walk."""
+    pages: int = 0
     pages_in_flight: int = 0
+    pages_lost: int = 0
     post_ids: set[int] = field(default_factory=set)
+    """Ids seen in this run's walk (written, or unchanged since the last run)."""
+    unchanged: int = 0
+    newest: str | None = None
+    """The newest ``modified_gmt`` seen in the walk."""
+    listed: dict[int, str | None] | None = None
+    """Ids (and ``modified_gmt`` where asked) of a listing: the reconciliation or deletion sweep."""
+    listing_in_flight: int = 0
+    listing_lost: bool = False
+    written: dict[int, str] = field(default_factory=dict)
+    tombstones: list[int] = field(default_factory=list)
     failure: str | None = None
     """Why the site could not be crawled at all, in one line; None while it can."""
 
@@ -77,6 +104,10 @@ class Site:
     def key(self) -> str:
         return site_key(self.url)
 
+    @property
+    def state_key(self) -> str:
+        return site_key(self.origin)
+
     def in_scope(self, url: str) -> bool:
         return same_site(self.url, url)
 
@@ -85,3 +116,69 @@ class Site:
         dropped); the path stays, since a redirect to ``/en/`` does not move the API."""
         final, current = urlsplit(final_url), urlsplit(self.url)
         self.url = f"{final.scheme}://{final.netloc}{current.path}"
+
+    # The walk ---------------------------------------------------------------------------------------
+
+    def posts_order(self) -> dict[str, str]:
+        """Incremental runs ask for what changed, oldest change first; other runs walk ids, newest
+        first: ids never tie, so no post can straddle two pages."""
+        if self.mode == INCREMENTAL:
+            return {"orderby": "modified", "order": "asc"}
+        return {"orderby": "id", "order": "desc"}
+
+    def accept(self, post_id: int, modified_gmt: str | None, max_posts: int | None) -> bool:
+        """Whether a listed post is to be assembled and written: once per run, and in an incremental
+        run only when its ``modified_gmt`` differs from the version written last time."""
+        if post_id in self.post_ids or (max_posts and len(self.post_ids) >= max_posts):
+            return False
+        self.post_ids.add(post_id)
+        if modified_gmt and (self.newest is None or modified_gmt > self.newest):
+            self.newest = modified_gmt
+        if self.mode == INCREMENTAL and self.state is not None and self.state.posts.get(post_id) == modified_gmt:
+            self.unchanged += 1
+            return False
+        return True
+
+    @property
+    def walk_is_consistent(self) -> bool:
+        """Whether the offset pages can be trusted to have shown every post: the count did not move
+        while they were fetched and matches what was seen. A one-page walk cannot miss anything."""
+        if self.pages <= 1 and not self.pages_lost:
+            return True
+        return len(self.totals) == 1 and self.total == len(self.post_ids) and self.mode != INCREMENTAL
+
+    def missing_from_walk(self) -> list[int]:
+        """Listed posts the walk did not show (page shifts), or that changed since it showed them."""
+        assert self.listed is not None
+        known = self.state.posts if self.state is not None else {}
+        return [post_id for post_id, modified in self.listed.items()
+                if post_id not in self.post_ids and (modified is None or known.get(post_id) != modified)]
+
+    def deleted(self) -> list[int]:
+        """Posts written in earlier runs that are no longer public (deleted, trashed, made private)."""
+        if self.state is None or self.listed is None or self.listing_lost:
+            return []
+        return sorted(set(self.state.posts) - set(self.listed) - self.post_ids)
+
+    # After the run ----------------------------------------------------------------------------------
+
+    @property
+    def complete(self) -> bool:
+        """Whether every post the site listed has been durably written or was already."""
+        return self.failure is None and not self.pages_lost and not self.listing_lost
+
+    def next_state(self, finished: bool, now: str) -> SiteState:
+        """The state to keep: what was written is always recorded; the mark advances only when the
+        whole walk was written, so it never passes a post that was not."""
+        state = self.state or SiteState(self.state_key)
+        state.posts.update(self.written)
+        for post_id in self.tombstones:
+            state.posts.pop(post_id, None)
+        if self.api_root is not None:
+            state.api_root = self.api_root.url
+        if finished and self.complete:
+            if self.newest and (state.mark is None or self.newest > state.mark):
+                state.mark = self.newest
+            if self.sweep:
+                state.last_sweep = now
+        return state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import logging
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 LOG_TAIL_LINES = 40
@@ -124,4 +127,6 @@ def run_command(name: str, command: Sequence[str], *, input_text: str | None = N
     if completed.returncode != 0:
         output = "\n".join((completed.stderr + completed.stdout).splitlines()[-LOG_TAIL_LINES:])
         raise HarnessError(f"{name}: exit status {completed.returncode}:\n{output}")
+    if completed.stderr.strip():
+        logger.warning("%s wrote to stderr:\n%s", name, completed.stderr.strip())
     return completed.stdout

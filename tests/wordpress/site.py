@@ -37,16 +37,16 @@ API_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="https://api\.w\.org/"')
 WP_CONFIG = """<?php
 // Written by tests/wordpress/site.py. Debian's own wp-config.php reads /etc/wordpress/config-HOST.php,
 // which two sites on 127.0.0.1 would share.
-define('DB_NAME', {database!r});
+define('DB_NAME', {database});
 define('DB_USER', 'root');
 define('DB_PASSWORD', '');
-define('DB_HOST', {database_host!r});
+define('DB_HOST', {database_host});
 define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
 $table_prefix = 'wp_';
 
-define('WP_HOME', {url!r});
-define('WP_SITEURL', {url!r});
+define('WP_HOME', {url});
+define('WP_SITEURL', {url});
 // 'local' lets application passwords work over plain http.
 define('WP_ENVIRONMENT_TYPE', 'local');
 define('WP_HTTP_BLOCK_EXTERNAL', true);
@@ -54,7 +54,7 @@ define('DISABLE_WP_CRON', true);
 define('AUTOMATIC_UPDATER_DISABLED', true);
 define('WP_AUTO_UPDATE_CORE', false);
 define('WP_POST_REVISIONS', true);
-define('WP_DEFAULT_THEME', {theme!r});
+define('WP_DEFAULT_THEME', {theme});
 // No PHP notice may leak into a JSON answer.
 define('WP_DEBUG', false);
 define('WP_DEBUG_DISPLAY', false);
@@ -66,9 +66,9 @@ foreach (['AUTH_KEY', 'SECURE_AUTH_KEY', 'LOGGED_IN_KEY', 'NONCE_KEY',
 
 if (PHP_SAPI === 'cli') {{
     // Scripts run from the command line see the $_SERVER a request to the home page would have.
-    $_SERVER['HTTP_HOST'] = {host!r};
+    $_SERVER['HTTP_HOST'] = {host};
     $_SERVER['SERVER_NAME'] = '127.0.0.1';
-    $_SERVER['SERVER_PORT'] = {port!r};
+    $_SERVER['SERVER_PORT'] = {port};
     $_SERVER['REQUEST_URI'] = '/';
     $_SERVER['REQUEST_METHOD'] = 'GET';
     $_SERVER['REMOTE_ADDR'] = '127.0.0.1';
@@ -86,7 +86,8 @@ class WordPressSite:
 
     Attributes once started and installed: `url` (no trailing slash), `permalinks` ("plain" or
     "pretty"), `api_root` (as the home page's Link header advertises it), `username`, `password`,
-    `app_password` (an application password of the administrator, for HTTP basic auth).
+    `app_password` (an application password of the administrator, for HTTP basic auth),
+    `error_log` (PHP warnings of requests), `directory` (the WordPress copy).
     """
 
     def __init__(self, directory: Path, database: MariaDB, permalinks: Permalinks = "plain") -> None:
@@ -95,7 +96,8 @@ class WordPressSite:
         self.directory = directory
         self.database = database
         self.permalinks: Permalinks = permalinks
-        self.database_name = f"wordpress_{permalinks}"
+        # One MariaDB serves several sites: the directory's name keeps their databases apart.
+        self.database_name = "wordpress_" + re.sub(r"\W", "_", directory.name)
         self.port = 0
         self.username = ""
         self.password = ""
@@ -106,6 +108,11 @@ class WordPressSite:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def error_log(self) -> Path:
+        """Where PHP logs the warnings and errors of requests; absent while there are none."""
+        return self.directory.parent / f"{self.directory.name}.php-errors.log"
 
     def start(self) -> None:
         """Copy WordPress, create the database and serve the copy; install() comes next."""
@@ -165,13 +172,15 @@ class WordPressSite:
         # Debian's .htaccess and wp-config.php point into /etc/wordpress; the copy gets its own config.
         shutil.copytree(WORDPRESS_SOURCE, self.directory, symlinks=True,
                         ignore=shutil.ignore_patterns(".htaccess", "wp-config.php"))
+        _replace_symlinks_by_their_targets(self.directory, WORDPRESS_SOURCE)
         content = self.directory / "wp-content"
         shutil.copytree(PHP_DIRECTORY / "theme", content / "themes" / THEME)
         shutil.copytree(PHP_DIRECTORY / "mu-plugins", content / "mu-plugins")
 
     def _write_config(self) -> None:
-        config = WP_CONFIG.format(database=self.database_name, database_host=f"localhost:{self.database.socket}",
-                                  url=self.url, host=f"127.0.0.1:{self.port}", port=str(self.port), theme=THEME)
+        values = {"database": self.database_name, "database_host": f"localhost:{self.database.socket}",
+                  "url": self.url, "host": f"127.0.0.1:{self.port}", "port": str(self.port), "theme": THEME}
+        config = WP_CONFIG.format(**{name: _php_string(value) for name, value in values.items()})
         (self.directory / "wp-config.php").write_text(config, encoding="utf-8")
 
     def _serve(self) -> None:
@@ -183,10 +192,10 @@ class WordPressSite:
                 f"php -S {self.url} ({self.permalinks})",
                 with_workers_stopped_on_exit([
                     "php", *self._php_options(), "-d", "display_errors=0", "-d", "log_errors=1",
-                    "-d", f"error_log={self.directory / 'php-errors.log'}", "-d", "opcache.enable_cli=1",
+                    "-d", f"error_log={self.error_log}", "-d", "opcache.enable_cli=1",
                     "-S", f"127.0.0.1:{self.port}", "-t", str(self.directory), str(PHP_DIRECTORY / "router.php"),
                 ]),
-                self.directory.parent / f"php-server-{self.permalinks}.log",
+                self.directory.parent / f"{self.directory.name}.php-server.log",
                 env={**os.environ, "PHP_CLI_SERVER_WORKERS": str(PHP_SERVER_WORKERS)}, cwd=self.directory,
             )
             try:
@@ -234,3 +243,19 @@ class WordPressSite:
     def _php_options() -> list[str]:
         return ["-d", "memory_limit=2G", "-d", "max_execution_time=0"]
 
+
+def _php_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def _replace_symlinks_by_their_targets(copy: Path, source: Path) -> None:
+    # Debian links bundled libraries (getID3, underscore.js, the CA bundle) with relative symlinks,
+    # which dangle in a copy. (copytree(symlinks=False) would skip them: it tests relative link
+    # targets against the working directory.)
+    for path in copy.rglob("*"):
+        if path.is_symlink():
+            target = (source / path.relative_to(copy)).resolve()
+            path.unlink()
+            if target.is_file():
+                shutil.copy2(target, path)

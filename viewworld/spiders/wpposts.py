@@ -2,26 +2,35 @@
 
 The map of the crawl, per site:
 
-1. discover the API root (home page ``Link`` header, its ``<link>`` tag, ``/wp-json/``, ``/?rest_route=/``);
-2. check the application password, when there is one;
-3. page through ``wp/v2/posts``, all pages scheduled at once once the first tells how many;
-4. hand each post to the assembler, which batches its linked resources into ``include=`` requests;
-5. yield each post once everything it links to has arrived or failed.
+1. take the site's lock and state: a full crawl the first time (or with ``full=1``), else incremental;
+2. discover the API root (remembered from the last run; else the home page's ``Link`` header, its
+   ``<link>`` tag, ``/wp-json/``, ``/?rest_route=/``), and check the application password if any;
+3. walk ``wp/v2/posts``: all pages at once once the first tells how many; an incremental run asks only
+   for posts modified since the mark and skips those unchanged since the last run;
+4. hand each post to the assembler, which batches its linked resources into ``include=`` requests,
+   and yield each post once everything it links to has arrived or failed;
+5. when the walk may have missed posts (the count moved under it) or a deletion sweep is due, list the
+   public ids (``_fields=id``), fetch what the walk missed and write tombstones for what is gone;
+6. at the end, keep the new state: what was written, and the mark when nothing was lost.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
 
 from viewworld.arguments import CrawlArguments
-from viewworld.assembly import Batch, PostAssembler, build_post
+from viewworld.assembly import Batch, PostAssembler, build_post, gmt
 from viewworld.credentials import credentials_for_sites
-from viewworld.sites import Site, same_site
+from viewworld.items import Post, Tombstone
+from viewworld.output import recover_part_files
+from viewworld.sites import FULL, INCREMENTAL, ONE_OFF, Site
+from viewworld.state import SiteLocked, StateStore, parse_utc, utc_text
 from viewworld.wordpress import (
     MAX_PER_PAGE,
     ApiRoot,
@@ -53,6 +62,7 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
+REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
 class WpPostsSpider(Spider):
@@ -63,6 +73,7 @@ class WpPostsSpider(Spider):
         self.arguments = self.check_arguments(kwargs)
         credentials = credentials_for_sites(self.arguments.sites)
         self.sites = {url: Site(url, credentials=credentials.get(url)) for url in self.arguments.sites}
+        self.sites_by_key: dict[str, Site] = {}
 
     @staticmethod
     def check_arguments(raw: Mapping[str, object]) -> CrawlArguments:
@@ -74,20 +85,64 @@ class WpPostsSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WpPostsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.assembler = PostAssembler(max_waiting_posts=crawler.settings.getint("ASSEMBLY_MAX_WAITING_POSTS"))
+        settings = crawler.settings
+        spider.assembler = PostAssembler(max_waiting_posts=settings.getint("ASSEMBLY_MAX_WAITING_POSTS"))
+        spider.store = StateStore(Path(settings["STATE_DIR"]))
+        spider.output_dir = Path(settings["OUTPUT_DIR"])
+        spider.overlap = timedelta(seconds=settings.getfloat("INCREMENTAL_OVERLAP"))
+        spider.sweep_interval = settings.getfloat("DELETION_SWEEP_INTERVAL")
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.item_written, signal=signals.item_scraped)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.sites.values():
-            yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable,
-                               handle_all_statuses=True)
+            if not self.prepare(site):
+                continue
+            if site.root_remembered:
+                for request in self.check_credentials_or_start(site):
+                    yield request
+            else:
+                yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable,
+                                   handle_all_statuses=True)
 
-    # 1. Discovery -----------------------------------------------------------------------------------
+    # 1. Lock and state ------------------------------------------------------------------------------
+
+    def prepare(self, site: Site) -> bool:
+        self.sites_by_key[site.key] = site
+        if self.arguments.one_off:
+            site.mode = ONE_OFF
+            return True
+        try:
+            self.store.lock(site.state_key)
+            site.state = self.store.load(site.state_key)
+        except SiteLocked as error:
+            logger.warning("%s: skipped: %s (is another crawl of this site still running?)", site.url, error)
+            self.crawler.stats.inc_value("viewworld/sites_locked")
+            site.failure = "locked by another run"
+            return False
+        except ValueError as error:
+            self.give_up(site, str(error), stat="viewworld/state_damaged")
+            return False
+        for path, records in recover_part_files(self.output_dir / site.state_key):
+            logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
+            site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
+                                     if not record.get("deleted") and record.get("modified_gmt")})
+        full = self.arguments.full or site.state.mark is None
+        site.mode = FULL if full else INCREMENTAL
+        site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, datetime.now(UTC))
+        if site.state.api_root:
+            site.api_root = ApiRoot.from_url(site.state.api_root)
+            site.root_remembered = True
+        logger.info("%s: %s crawl%s", site.url, site.mode, " with a deletion sweep" if site.sweep else "")
+        return True
+
+    # 2. Discovery -----------------------------------------------------------------------------------
 
     def parse_home(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self.sites[site_id]
         site.adopt(response.url)
+        self.sites_by_key[site.key] = site
         advertised = api_root_from_link_headers(
             (value.decode("latin-1") for value in response.headers.getlist("Link")), response.url
         )
@@ -134,12 +189,10 @@ class WpPostsSpider(Spider):
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         self.give_up(site, f"unreachable: {failure.getErrorMessage()}")
 
-    def give_up(self, site: Site, reason: str) -> None:
+    def give_up(self, site: Site, reason: str, stat: str = "viewworld/sites_failed") -> None:
         site.failure = reason
         logger.error("%s: cannot be crawled: %s", site.url, reason)
-        self.crawler.stats.inc_value("viewworld/sites_failed")
-
-    # 2. Credentials ---------------------------------------------------------------------------------
+        self.crawler.stats.inc_value(stat)
 
     def check_credentials_or_start(self, site: Site) -> Iterator[Request]:
         if site.credentials is None:
@@ -165,105 +218,195 @@ class WpPostsSpider(Spider):
         site.credentials = None
         yield self.posts_request(site, 1)
 
-    # 3. Posts pages ---------------------------------------------------------------------------------
+    # 3. The walk ------------------------------------------------------------------------------------
 
-    def posts_request(self, site: Site, page: int) -> Request:
-        assert site.api_root is not None
-        arguments = self.arguments
-        params: dict[str, object] = {"per_page": arguments.per_page, "page": page, "orderby": "id", "order": "desc"}
+    def posts_filter(self, site: Site) -> dict[str, object]:
+        arguments, params = self.arguments, {}
         # WordPress's after/before are strict; ours are inclusive.
         if arguments.since:
-            params["after"] = _wordpress_moment(arguments.since - timedelta(seconds=1))
+            params["after"] = utc_text(arguments.since - timedelta(seconds=1))
         if arguments.until:
-            params["before"] = _wordpress_moment(arguments.until + timedelta(seconds=1))
+            params["before"] = utc_text(arguments.until + timedelta(seconds=1))
+        if site.mode == INCREMENTAL and site.state is not None and site.state.mark:
+            params["modified_after"] = utc_text(parse_utc(site.state.mark) - self.overlap)
+        return params
+
+    def posts_request(self, site: Site, page: int, include: list[int] | None = None) -> Request:
+        assert site.api_root is not None
+        params: dict[str, object] = {"per_page": self.arguments.per_page, "page": page, **site.posts_order(),
+                                     **self.posts_filter(site)}
+        if include is not None:
+            params = {"include": ",".join(map(str, include)), "per_page": MAX_PER_PAGE, "orderby": "id"}
         site.pages_in_flight += 1
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_posts_page,
-                            self.posts_page_failed, cb_kwargs={"page": page})
+                            self.posts_page_failed, cb_kwargs={"page": 0 if include else page})
 
     def parse_posts_page(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
         site = self.sites[site_id]
         site.pages_in_flight -= 1
-        posts = self.read_posts_page(site, response, page)
+        if page == 1 and site.root_remembered and not _is_json(response):
+            yield from self.rediscover(site, response)
+            return
+        posts = self.read_list(site, response, "posts page")
         if posts is not None:
-            yield from self.schedule_more_pages(site, response, page, len(posts))
+            site.pages += 1
+            if page == 1:
+                site.total = pagination(response.headers.to_unicode_dict(), response.url).total
+            if page:
+                yield from self.schedule_more_pages(site, response, page, len(posts), self.arguments.per_page,
+                                                    self.page_limit(), self.posts_request)
             now = _utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
-        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+        yield from self.after_page(site)
 
-    def read_posts_page(self, site: Site, response: Response, page: int) -> list[dict[str, Any]] | None:
+    def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
+        site = self.sites[failure.request.cb_kwargs["site_id"]]
+        site.pages_in_flight -= 1
+        self.page_lost(site, failure.request.url, failure.getErrorMessage())
+        yield from self.after_page(site)
+
+    def rediscover(self, site: Site, response: Response) -> Iterator[Request]:
+        """The remembered API root no longer answers: discover it again."""
+        logger.warning("%s: the remembered API root %s did not answer (%s); discovering it again", site.url,
+                       response.url, error_from_answer(response.status, response.body, _content_type(response)))
+        site.root_remembered, site.api_root = False, None
+        yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable, handle_all_statuses=True)
+
+    def read_list(self, site: Site, response: Response, what: str) -> list[dict[str, Any]] | None:
         if response.status != 200:
             error = error_from_answer(response.status, response.body, _content_type(response))
             if error.code != PAGE_PAST_THE_END:
-                self.page_lost(site, response.url, str(error))
+                self.page_lost(site, response.url, f"{what}: {error}")
             return None
         try:
-            posts = loads(response.body)
+            answer = loads(response.body)
         except ValueError:
-            self.page_lost(site, response.url, str(error_from_answer(200, response.body, _content_type(response))))
+            answer = error_from_answer(200, response.body, _content_type(response))
+        if not isinstance(answer, list):
+            self.page_lost(site, response.url, f"{what}: {answer if isinstance(answer, WordPressError) else 'not a list'}")
             return None
-        if not isinstance(posts, list):
-            self.page_lost(site, response.url, "the answer is not a list of posts")
-            return None
-        return [post for post in posts if isinstance(post, dict) and _is_id(post.get("id"))]
+        total = pagination(response.headers.to_unicode_dict(), response.url).total
+        if total is not None and what == "posts page":
+            site.totals.add(total)
+        return [item for item in answer if isinstance(item, dict) and _is_id(item.get("id"))]
 
-    def schedule_more_pages(self, site: Site, response: Response, page: int, count: int) -> Iterator[Request]:
-        limit = self.page_limit()
-        if page == 1:
-            pages = pagination(response.headers.to_unicode_dict(), response.url)
-            site.total = pages.total
-            if pages.total_pages is not None:
-                for next_page in range(2, min(pages.total_pages, limit) + 1):
-                    yield self.posts_request(site, next_page)
-                return
-            logger.info("%s: no X-WP-TotalPages header; walking the pages until an empty one", site.url)
-        elif site.total is not None:
+    def schedule_more_pages(self, site: Site, response: Response, page: int, count: int, per_page: int,
+                            limit: int, make_request: Any) -> Iterator[Request]:
+        """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
+        (caches strip it), the next page while pages come back full."""
+        total_pages = pagination(response.headers.to_unicode_dict(), response.url).total_pages
+        if total_pages is not None:
+            if page == 1:
+                for next_page in range(2, min(total_pages, limit) + 1):
+                    yield make_request(site, next_page)
             return
-        if count >= self.arguments.per_page and page < limit:
-            yield self.posts_request(site, page + 1)
+        if page == 1:
+            logger.info("%s: no X-WP-TotalPages header; walking the pages until a short one", site.url)
+        if count >= per_page and page < limit:
+            yield make_request(site, page + 1)
 
     def page_limit(self) -> int:
         max_posts = self.arguments.max_posts
         return -(-max_posts // self.arguments.per_page) if max_posts else 1_000_000
 
-    def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request
-        site = self.sites[request.cb_kwargs["site_id"]]
-        site.pages_in_flight -= 1
-        self.page_lost(site, request.url, failure.getErrorMessage())
-        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
-
     def page_lost(self, site: Site, url: str, reason: str) -> None:
-        logger.error("%s: posts page lost: %s: %s", site.url, url, reason)
+        logger.error("%s: page lost: %s: %s", site.url, url, reason)
+        site.pages_lost += 1
         self.crawler.stats.inc_value("viewworld/pages_failed")
         self.crawler.stats.inc_value(f"sites/{site.key}/errors")
 
-    # 4. Linked resources ----------------------------------------------------------------------------
-
     def add_post(self, site: Site, raw: dict[str, Any], crawled_at: str) -> None:
-        post_id = raw["id"]
-        max_posts = self.arguments.max_posts
-        if post_id in site.post_ids or (max_posts and len(site.post_ids) >= max_posts):
+        if not site.accept(raw["id"], gmt(raw.get("modified_gmt")), self.arguments.max_posts):
             return
-        site.post_ids.add(post_id)
         post = build_post(site, raw, crawled_at)
         revisions_url = None
         if site.credentials is not None and post.revisions["count"] and site.api_root is not None:
-            revisions_url = site.api_root.endpoint(f"/wp/v2/posts/{post_id}/revisions",
-                                                   {"per_page": MAX_PER_PAGE, "_fields": "id,date_gmt,modified_gmt,"
-                                                                                         "author,title,content"})
+            revisions_url = site.api_root.endpoint(f"/wp/v2/posts/{post.id}/revisions",
+                                                   {"per_page": MAX_PER_PAGE, "_fields": REVISION_FIELDS})
         self.assembler.add(site, post, post_links(raw), revisions_url)
+
+    def after_page(self, site: Site) -> Iterator[Any]:
+        walk_done = site.pages_in_flight == 0 and site.listed is None and site.failure is None
+        if walk_done and site.api_root is not None:
+            yield from self.list_ids_or_finish(site)
+        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+
+    # 5. Listing ids: what the walk missed, what was deleted -----------------------------------------
+
+    def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
+        complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
+        if site.mode == ONE_OFF and self.arguments.max_posts or complete_walk:
+            site.listed = dict.fromkeys(site.post_ids) if complete_walk else {}
+            yield from self.tombstones(site)
+            return
+        if site.walk_is_consistent and not site.sweep:
+            site.listed = {}
+            return
+        site.listed = {}
+        logger.info("%s: listing ids (%s)", site.url, "deletion sweep" if site.sweep else
+                    "the post count moved during the walk")
+        yield self.listing_request(site, 1)
+
+    def listing_request(self, site: Site, page: int) -> Request:
+        assert site.api_root is not None
+        params: dict[str, object] = {"per_page": MAX_PER_PAGE, "page": page, "orderby": "id", "order": "asc",
+                                     "_fields": "id,modified_gmt"}
+        if not site.sweep:
+            params.update(self.posts_filter(site))
+        site.listing_in_flight += 1
+        return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_listing,
+                            self.listing_failed, cb_kwargs={"page": page})
+
+    def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
+        site = self.sites[site_id]
+        site.listing_in_flight -= 1
+        listed = self.read_list(site, response, "id listing")
+        if listed is None:
+            site.listing_lost = site.listing_lost or response.status != 400
+        else:
+            assert site.listed is not None
+            site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
+            yield from self.schedule_more_pages(site, response, page, len(listed), MAX_PER_PAGE, 1_000_000,
+                                                self.listing_request)
+        if site.listing_in_flight == 0:
+            yield from self.listing_done(site)
+
+    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        site = self.sites[failure.request.cb_kwargs["site_id"]]
+        site.listing_in_flight -= 1
+        site.listing_lost = True
+        self.page_lost(site, failure.request.url, f"id listing: {failure.getErrorMessage()}")
+        if site.listing_in_flight == 0:
+            yield from self.listing_done(site)
+
+    def listing_done(self, site: Site) -> Iterator[Any]:
+        missing = site.missing_from_walk()
+        if missing:
+            logger.info("%s: the listing found %d posts the walk did not show; fetching them", site.url,
+                        len(missing))
+            self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
+        for start in range(0, len(missing), MAX_PER_PAGE):
+            yield self.posts_request(site, 0, include=missing[start:start + MAX_PER_PAGE])
+        yield from self.tombstones(site)
+        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+
+    def tombstones(self, site: Site) -> Iterator[Tombstone]:
+        if not site.sweep:
+            return
+        now = _utc_now()
+        for post_id in site.deleted():
+            site.tombstones.append(post_id)
+            yield Tombstone(site.key, post_id, True, now)
+
+    # 4. Linked resources ----------------------------------------------------------------------------
 
     def assembled(self, *, flush: bool = False, flush_site: Site | None = None) -> Iterator[Any]:
         """The requests for linked resources now due, then the posts now complete."""
         for batch in self.assembler.batches(flush=flush, flush_site=flush_site):
-            yield self.batch_request(batch)
+            yield self.request(batch.site, batch.url, self.parse_batch, self.batch_failed, priority=BATCH_PRIORITY,
+                               cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
         yield from self.assembler.ready()
-
-    def batch_request(self, batch: Batch) -> Request:
-        return self.request(batch.site, batch.url, self.parse_batch, self.batch_failed,
-                            priority=BATCH_PRIORITY, cb_kwargs={"batch": batch},
-                            authorized=batch.post_id is not None)
 
     def parse_batch(self, response: Response, site_id: str, batch: Batch) -> Iterator[Any]:
         if response.status == 200:
@@ -275,8 +418,7 @@ class WpPostsSpider(Spider):
                 self.assembler.resolve(batch, resources)
                 yield from self.assembled()
                 return
-        error = error_from_answer(response.status, response.body, _content_type(response))
-        self.linked_failed(batch, error)
+        self.linked_failed(batch, error_from_answer(response.status, response.body, _content_type(response)))
         yield from self.assembled()
 
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
@@ -286,8 +428,8 @@ class WpPostsSpider(Spider):
 
     def linked_failed(self, batch: Batch, error: WordPressError) -> None:
         closed = error.code in CLOSED_DOOR_CODES
-        log = logger.warning if closed else logger.error
-        log("%s: linked resources unavailable: %s: %s", batch.site.url, batch.url, error)
+        (logger.warning if closed else logger.error)(
+            "%s: linked resources unavailable: %s: %s", batch.site.url, batch.url, error)
         if not closed:
             self.crawler.stats.inc_value("viewworld/linked_failed")
             self.crawler.stats.inc_value(f"sites/{batch.site.key}/errors")
@@ -296,60 +438,66 @@ class WpPostsSpider(Spider):
     def flush_batches_when_idle(self) -> None:
         """Partial batches wait to fill up; once nothing else is left to do, they go as they are."""
         requests = list(self.assembled(flush=True))
-        if not requests:
-            return
         for request in requests:
-            if isinstance(request, Request):
-                self.crawler.engine.crawl(request)
-            else:
-                logger.error("A post completed while the crawl was idle: %s", request)
-        raise DontCloseSpider
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
 
-    # 5. The end -------------------------------------------------------------------------------------
+    # 6. The end -------------------------------------------------------------------------------------
+
+    def item_written(self, item: Any) -> None:
+        if isinstance(item, Post):
+            site = self.sites_by_key.get(item.site)
+            if site is not None and item.modified_gmt:
+                site.written[item.id] = item.modified_gmt
 
     def closed(self, reason: str) -> None:
-        filtered = self.arguments.since or self.arguments.until or self.arguments.max_posts
+        stats = self.crawler.stats
+        finished = reason == "finished" and not stats.get_value("viewworld/output_failed")
         for site in self.sites.values():
             if site.failure is not None:
                 continue
             seen = len(site.post_ids)
-            if site.total is not None and seen != site.total and not self.arguments.max_posts:
-                logger.warning("%s: %d posts seen, X-WP-Total said %d", site.url, seen, site.total)
-            else:
-                logger.info("%s: %d posts seen (X-WP-Total %s)", site.url, seen, site.total)
-            if seen == 0 and not filtered and reason == "finished":
+            logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
+                        "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
+                        site.total)
+            if seen == 0 and site.mode == FULL and reason == "finished":
                 logger.error("%s: the API listed no post at all", site.url)
-                self.crawler.stats.inc_value("viewworld/sites_empty")
+                stats.inc_value("viewworld/sites_empty")
+            if site.mode != ONE_OFF:
+                self.store.save(site.next_state(finished, _utc_now()))
+        self.store.unlock_all()
         if self.assembler.waiting_posts:
-            logger.error("%d posts were still waiting for linked resources at the end",
-                         self.assembler.waiting_posts)
+            logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)
 
     # Plumbing ---------------------------------------------------------------------------------------
 
     def request(self, site: Site, url: str, callback: Any, errback: Any, *, handle_all_statuses: bool = False,
                 priority: int = 0, cb_kwargs: dict[str, Any] | None = None, authorized: bool = False) -> Request:
-        meta: dict[str, Any] = {"site": site.origin}
+        # Credentials are added by SiteScopeMiddleware at download time, so they never sit in a queue.
+        meta: dict[str, Any] = {"site": site.origin, "authorized": authorized}
         if handle_all_statuses:
             meta["handle_httpstatus_all"] = True
         else:
             meta["handle_httpstatus_list"] = WORDPRESS_ERROR_STATUSES
-        headers = {}
-        if authorized and site.credentials is not None and same_site(site.url, url):
-            headers["Authorization"] = site.credentials.authorization()
-        return Request(url, callback=callback, errback=errback, priority=priority, meta=meta, headers=headers,
+        return Request(url, callback=callback, errback=errback, priority=priority, meta=meta,
                        cb_kwargs={"site_id": site.origin, **(cb_kwargs or {})})
 
-
-def _wordpress_moment(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    def credentials_for(self, site_origin: str) -> Any:
+        site = self.sites.get(site_origin)
+        return None if site is None else site.credentials
 
 
 def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(datetime.now(UTC))
 
 
 def _content_type(response: Response) -> str:
     return (response.headers.get("Content-Type") or b"").decode("latin-1")
+
+
+def _is_json(response: Response) -> bool:
+    return response.status in (200, 400) and response.body.lstrip()[:1] in (b"[", b"{", b"\xef")
 
 
 def _is_id(value: object) -> bool:
