@@ -31,3 +31,13 @@ def wordpress_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         pytest.fail(reason)
     with running_sites(tmp_path_factory.mktemp("wordpress")) as sites:
         yield sites
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound and released at once)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "viewworld" / "schemas" / "post.schema.json"
+SCHEMAS = ROOT / "viewworld" / "schemas"
 # Tests crawl loopback servers: no politeness delay, so that the suite stays fast.
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "PROGRESS_INTERVAL": "0", "LOG_LEVEL": "INFO"}
 _CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
@@ -72,12 +72,14 @@ def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = N
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+def _validator(record: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{record}.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
 
 
 def assert_valid_records(items: list[dict[str, Any]]) -> None:
-    validator = _validator()
+    """Each line is a post or, when it says ``deleted``, a tombstone; each must match its schema."""
     for item in items:
+        validator = _validator("tombstone" if "deleted" in item else "post")
         errors = sorted(validator.iter_errors(item), key=lambda error: list(error.path))
         assert not errors, f"post {item.get('id')}: {errors[0].message} at {list(errors[0].path)}"

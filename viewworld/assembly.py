@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from viewworld.cleaning import inline_text
 from viewworld.items import Post
-from viewworld.wordpress import Link, first_href, post_revisions
+from viewworld.wordpress import Link, first_href, parse_api_href, post_revisions
 
 if TYPE_CHECKING:
     from viewworld.sites import Site
@@ -150,6 +150,25 @@ class PostAssembler:
                 collection.failed[resource_id] = reason
                 self._release_waiting(batch.collection, resource_id)
             collection.queued.clear()
+
+    def preload(self, site: Site, known: dict[str, dict[str, Any]]) -> None:
+        """Resources an earlier run fetched (``{collection url: {field, resources}}``, as
+        :meth:`known_resources` gives them): posts that link to them do not wait for a request."""
+        for url, entry in known.items():
+            href = parse_api_href(url)
+            if href is None or not site.in_scope(url):
+                continue
+            collection = self._collection((href.root, href.route), entry["field"], site)
+            collection.resolved.update({int(resource_id): resource
+                                        for resource_id, resource in entry["resources"].items()})
+
+    def known_resources(self, site: Site) -> dict[str, dict[str, Any]]:
+        """A site's terms and authors fetched so far, to keep for the next run (media are per post:
+        not worth keeping)."""
+        return {root.endpoint(route): {"field": collection.field,
+                                       "resources": {str(key): value for key, value in collection.resolved.items()}}
+                for (root, route), collection in self._collections.items()
+                if collection.site is site and collection.field != "featured_media" and collection.resolved}
 
     # Output -----------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Crawl state per site, kept between runs in ``STATE_DIR``: what has been durably written, and a lock.
 
 ``STATE_DIR/<site>.json`` holds the high-water mark of ``modified_gmt`` written, every known post id
-with the ``modified_gmt`` of the version written, the discovered API root, when the last deletion
-sweep ran and the last run's summary. It is replaced atomically (written aside, fsynced, renamed), and
+with the ``modified_gmt`` of the version written, the discovered API root, the authors and terms
+fetched (so an hourly run does not fetch them again), when the last deletion sweep ran and the last
+run's summary. It is replaced atomically (written aside, fsynced, renamed), and
 only after the run's output file is complete, so it never claims a post that is not in a ``.jsonl``.
 ``STATE_DIR/<site>.lock`` is held (``flock``) for the whole run: a second run for the site is refused.
 """
@@ -34,15 +35,20 @@ class SiteState:
     """Post id -> ``modified_gmt`` of the version last written."""
     last_sweep: str | None = None
     last_run: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Authors and terms fetched so far, by collection URL."""
+    resources_fetched_at: str | None = None
+    """When ``resources`` were last fetched afresh; older than the sweep interval, they are fetched again."""
 
     @property
     def is_new(self) -> bool:
         return self.mark is None and not self.posts
 
     def sweep_due(self, interval: float, now: datetime) -> bool:
-        if self.last_sweep is None:
-            return True
-        return now - parse_utc(self.last_sweep) >= timedelta(seconds=interval)
+        return _older_than(self.last_sweep, interval, now)
+
+    def resources_fresh(self, interval: float, now: datetime) -> bool:
+        return bool(self.resources) and not _older_than(self.resources_fetched_at, interval, now)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,7 +60,12 @@ class SiteState:
     def from_json(cls, data: dict[str, Any]) -> SiteState:
         posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
         return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
-                   last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {})
+                   last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {},
+                   resources=data.get("resources") or {}, resources_fetched_at=data.get("resources_fetched_at"))
+
+
+def _older_than(moment: str | None, seconds: float, now: datetime) -> bool:
+    return moment is None or now - parse_utc(moment) >= timedelta(seconds=seconds)
 
 
 def parse_utc(value: str) -> datetime:

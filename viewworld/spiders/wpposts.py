@@ -129,11 +129,17 @@ class WpPostsSpider(Spider):
             site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
                                      if not record.get("deleted") and record.get("modified_gmt")})
         full = self.arguments.full or site.state.mark is None
+        now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
-        site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, datetime.now(UTC))
+        site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, now)
         if site.state.api_root:
             site.api_root = ApiRoot.from_url(site.state.api_root)
             site.root_remembered = True
+        # Authors and terms change rarely: an incremental run reuses them, a full crawl or a day refreshes them.
+        if not full and site.state.resources_fresh(self.sweep_interval, now):
+            self.assembler.preload(site, site.state.resources)
+        else:
+            site.state.resources_fetched_at = utc_text(now)
         logger.info("%s: %s crawl%s", site.url, site.mode, " with a deletion sweep" if site.sweep else "")
         return True
 
@@ -465,7 +471,9 @@ class WpPostsSpider(Spider):
                 logger.error("%s: the API listed no post at all", site.url)
                 stats.inc_value("viewworld/sites_empty")
             if site.mode != ONE_OFF:
-                self.store.save(site.next_state(finished, _utc_now()))
+                state = site.next_state(finished, _utc_now())
+                state.resources = self.assembler.known_resources(site)
+                self.store.save(state)
         self.store.unlock_all()
         if self.assembler.waiting_posts:
             logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)

@@ -1,0 +1,165 @@
+"""Cron runs against the real WordPress: incremental crawls, deletions, durable output, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.crawling import FAST, ROOT, assert_valid_records, crawl, scrapy_command
+from viewworld.state import StateStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.wordpress.site import WordPressSite
+
+pytestmark = pytest.mark.wordpress
+
+
+def public_ids(site: WordPressSite) -> set[int]:
+    return {post["id"] for post in site.truth()["posts"]}
+
+
+def add_posts(site: WordPressSite, count: int) -> list[int]:
+    code = """
+        $ids = [];
+        for ($i = 0; $i < (int) $args['count']; $i++) {
+            $ids[] = wp_insert_post(['post_title' => "Cron test post $i", 'post_status' => 'publish',
+                                     'post_content' => "<p>Fresh news number $i.</p>", 'post_author' => 2]);
+        }
+        echo json_encode($ids);
+    """
+    return json.loads(site.php(code, count=str(count)))
+
+
+def edit_posts(site: WordPressSite, ids: list[int]) -> None:
+    site.php("""
+        foreach (explode(',', $args['ids']) as $id) {
+            wp_update_post(['ID' => (int) $id, 'post_content' => "<p>Corrected at " . microtime(true) . "</p>"]);
+        }
+    """, ids=",".join(map(str, ids)))
+
+
+def trash_post(site: WordPressSite, post_id: int) -> None:
+    site.php("wp_trash_post((int) $args['id']);", id=str(post_id))
+
+
+def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_went(wordpress_sites, tmp_path):
+    site = wordpress_sites["pretty"]
+    full = crawl(tmp_path, f"site={site.url}")
+    assert full.exit_code == 0, full.log[-3000:]
+    before = public_ids(site)
+    assert {item["id"] for item in full.items()} == before
+
+    untouched = sorted(before)
+    added = add_posts(site, 5)
+    edited = untouched[10:13]
+    edit_posts(site, edited)
+    trashed = untouched[20]
+    trash_post(site, trashed)
+
+    incremental = crawl(tmp_path, f"site={site.url}", "sweep=1")
+    assert incremental.exit_code == 0, incremental.log[-3000:]
+    items = incremental.items()
+    assert_valid_records(items)
+    posts = sorted(item["id"] for item in items if not item.get("deleted"))
+    tombstones = [item for item in items if item.get("deleted")]
+    assert posts == sorted(added + edited)
+    assert [tombstone["id"] for tombstone in tombstones] == [trashed]
+    # robots.txt, one posts page, the sweep's id listing, and linked resources the cache lacks: the new
+    # posts' category (Uncategorized) and the edited posts' media.
+    listing_pages = -(-len(public_ids(site)) // 100)
+    assert incremental.requests <= 2 + listing_pages + 2 < full.requests, (incremental.requests, full.requests)
+    print(f"\nfull: {full.requests} requests; incremental with a sweep: {incremental.requests} requests")
+
+    quiet = crawl(tmp_path, f"site={site.url}")
+    assert quiet.exit_code == 0, quiet.log[-3000:]
+    assert quiet.items() == []
+    assert quiet.requests <= 3, quiet.log[-3000:]
+    print(f"no change: {quiet.requests} requests")
+
+
+def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    expected = public_ids(site)
+    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
+                "LOG_FILE": str(tmp_path / "killed.log")}
+    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
+            time.sleep(0.05)
+        assert process.poll() is None, "the crawl ended before it could be killed"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert list(tmp_path.glob("*/*.jsonl.part")), "the killed run left no .part file"
+
+    rerun = crawl(tmp_path, f"site={site.url}")
+    assert rerun.exit_code == 0, rerun.log[-3000:]
+    assert not list(tmp_path.glob("*/*.jsonl.part"))
+    written = set()
+    for path in tmp_path.glob("*/posts-*.jsonl"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        items = [json.loads(line) for line in lines]
+        assert_valid_records(items)
+        written |= {item["id"] for item in items}
+    assert written == expected
+
+
+def test_an_unreachable_site_exits_3_and_leaves_the_state_as_it_was(wordpress_sites, tmp_path, unused_port):
+    site = wordpress_sites["plain"]
+    assert crawl(tmp_path, f"site={site.url}", "max_posts=1").exit_code == 0
+    store = StateStore(tmp_path / "state")
+    dead = f"http://127.0.0.1:{unused_port}"
+    state = store.load(f"127.0.0.1_{site.port}")
+    state.site, state.mark, state.api_root = f"127.0.0.1_{unused_port}", "2024-01-01T00:00:00Z", None
+    store.save(state)
+    before = store.path(state.site).read_bytes()
+
+    result = crawl(tmp_path, f"site={dead}")
+    assert result.exit_code == 3
+    assert "cannot be crawled: unreachable" in result.log
+    assert store.path(state.site).read_bytes() == before
+
+
+def test_a_second_run_for_a_site_whose_lock_is_held_exits_4_at_once(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    store = StateStore(tmp_path / "state")
+    store.lock(f"127.0.0.1_{site.port}")
+    try:
+        started = time.monotonic()
+        result = crawl(tmp_path, f"site={site.url}")
+        assert result.exit_code == 4
+        assert "another run holds the lock" in result.log
+        assert time.monotonic() - started < 20
+        assert result.requests == 0
+    finally:
+        store.unlock_all()
+
+
+def test_an_output_directory_that_cannot_be_made_exits_5(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the output directory should be", encoding="utf-8")
+    result = crawl(tmp_path, f"site={site.url}", settings={"OUTPUT_DIR": str(blocker / "output")})
+    assert result.exit_code == 5, result.log[-3000:]
+    assert "the output cannot be written" in result.log
+
+
+def test_a_malformed_argument_exits_2_with_one_line_naming_it(tmp_path):
+    result = crawl(tmp_path, "per_page=500")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "wpposts: argument per_page='500' is not valid: expected a whole number from 1 to 100")
