@@ -105,10 +105,14 @@ def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tm
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert list(tmp_path.glob("*/*.jsonl.part")), "the killed run left no .part file"
+    job_directory = tmp_path / "state" / "jobs" / f"127.0.0.1_{site.port}"
+    assert job_directory.is_dir(), "the killed run left no JOBDIR"
 
     rerun = crawl(tmp_path, f"site={site.url}")
     assert rerun.exit_code == 0, rerun.log[-3000:]
+    assert "recovered" in rerun.log
     assert not list(tmp_path.glob("*/*.jsonl.part"))
+    assert not job_directory.exists(), "a successful run removes its JOBDIR"
     written = set()
     for path in tmp_path.glob("*/posts-*.jsonl"):
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -116,6 +120,36 @@ def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tm
         assert_valid_records(items)
         written |= {item["id"] for item in items}
     assert written == expected
+
+
+def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
+                "LOG_FILE": str(tmp_path / "terminated.log")}
+    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) == 1, "an interrupted crawl lost data: exit 1"
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    assert not list(tmp_path.glob("*/*.jsonl.part")), "SIGTERM finishes the file"
+    [first] = tmp_path.glob("*/posts-*.jsonl")
+    assert first.read_text(encoding="utf-8")
+    rerun = crawl(tmp_path, f"site={site.url}")
+    assert rerun.exit_code == 0, rerun.log[-3000:]
+    written = {json.loads(line)["id"] for path in tmp_path.glob("*/posts-*.jsonl")
+               for line in path.read_text(encoding="utf-8").splitlines()}
+    assert written == public_ids(site)
 
 
 def test_an_unreachable_site_exits_3_and_leaves_the_state_as_it_was(wordpress_sites, tmp_path, unused_port):
@@ -142,9 +176,11 @@ def test_a_second_run_for_a_site_whose_lock_is_held_exits_4_at_once(wordpress_si
         started = time.monotonic()
         result = crawl(tmp_path, f"site={site.url}")
         assert result.exit_code == 4
-        assert "another run holds the lock" in result.log
+        assert "wpposts: another run holds the lock" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
         assert time.monotonic() - started < 20
         assert result.requests == 0
+        assert not (tmp_path / "state" / "jobs").exists()
     finally:
         store.unlock_all()
 

@@ -39,17 +39,15 @@ _REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 @dataclass(frozen=True)
 class Batch:
-    """One request for linked resources: up to 100 ids of one collection, or one post's revisions."""
+    """One request for linked resources: up to 100 ids of one collection, or one post's revisions.
+    Plain values only, since requests may be kept on disk (JOBDIR): the site is named by its origin."""
 
-    site: Site
+    site: str
     url: str
+    field: str
     collection: CollectionKey | None
     ids: tuple[int, ...] = ()
     post_id: int | None = None
-
-    @property
-    def field(self) -> str:
-        return "revisions" if self.post_id is not None else "linked"
 
 
 @dataclass
@@ -101,7 +99,7 @@ class PostAssembler:
                 self._waiting[(link.collection, resource_id)].append(pending)
                 pending.missing += 1
         if revisions_url is not None:
-            self._new_batches.append(Batch(site, revisions_url, None, post_id=post.id))
+            self._new_batches.append(Batch(site.origin, revisions_url, "revisions", None, post_id=post.id))
             self._revisions_waiting[post.id] = pending
             pending.missing += 1
         if pending.missing:
@@ -117,8 +115,9 @@ class PostAssembler:
                 pending.revisions = [_revision(r) for r in resources if isinstance(r, dict)]
                 self._release(pending)
             return
-        assert batch.collection is not None
-        collection = self._collections[batch.collection]
+        collection = self._collections.get(batch.collection) if batch.collection is not None else None
+        if collection is None:
+            return  # a batch an earlier run asked for (a resumed JOBDIR): no post of this run waits for it
         summarize = _SUMMARIES.get(collection.field, _term)
         for resource in resources:
             if isinstance(resource, dict) and resource.get("id") in batch.ids:
@@ -137,8 +136,9 @@ class PostAssembler:
                 pending.post.add_error("revisions", batch.url, reason)
                 self._release(pending)
             return
-        assert batch.collection is not None
-        collection = self._collections[batch.collection]
+        collection = self._collections.get(batch.collection) if batch.collection is not None else None
+        if collection is None:
+            return
         if whole_collection:
             collection.closed = reason
         for resource_id in batch.ids:
@@ -183,7 +183,8 @@ class PostAssembler:
                 ids = tuple(collection.queued[: self.batch_size])
                 del collection.queued[: self.batch_size]
                 collection.requested.update(ids)
-                batches.append(Batch(collection.site, self._batch_url(key, collection.field, ids), key, ids))
+                batches.append(Batch(collection.site.origin, self._batch_url(key, collection.field, ids),
+                                     collection.field, key, ids))
         return batches
 
     def ready(self) -> list[Post]:

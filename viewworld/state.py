@@ -77,10 +77,14 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Locks this process holds, by lock file: the crawl command takes them before the crawl starts (so
+# that no second run touches the JOBDIR), and the spider finds them taken by itself.
+_HELD_LOCKS: dict[Path, int] = {}
+
+
 class StateStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._locks: dict[str, int] = {}
 
     def path(self, site: str) -> Path:
         return self.directory / f"{site}.json"
@@ -108,23 +112,27 @@ class StateStore:
         fsync_directory(self.directory)
 
     def lock(self, site: str) -> None:
-        """Takes the site's lock for the life of this process; raises :class:`SiteLocked` when taken."""
+        """Takes the site's lock until :meth:`unlock_all` or the end of this process (a SIGKILL too:
+        the kernel releases it); raises :class:`SiteLocked` when another process holds it."""
+        path = (self.directory / f"{site}.lock").resolve()
+        if path in _HELD_LOCKS:
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.directory / f"{site}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(descriptor)
-            raise SiteLocked(f"another run holds the lock {self.directory / site}.lock") from None
+            raise SiteLocked(f"another run holds the lock {path}") from None
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode())
-        self._locks[site] = descriptor
+        _HELD_LOCKS[path] = descriptor
 
     def unlock_all(self) -> None:
-        for descriptor in self._locks.values():
+        for path in [path for path in _HELD_LOCKS if path.parent == self.directory.resolve()]:
+            descriptor = _HELD_LOCKS.pop(path)
             fcntl.flock(descriptor, fcntl.LOCK_UN)
             os.close(descriptor)
-        self._locks.clear()
 
 
 def fsync_directory(directory: Path) -> None:

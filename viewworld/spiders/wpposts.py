@@ -83,6 +83,12 @@ class WpPostsSpider(Spider):
         return arguments
 
     @classmethod
+    def run_locks(cls, raw: Mapping[str, object]) -> list[str]:
+        """The state keys whose locks a run takes before it starts (none for a one-off crawl)."""
+        arguments = cls.check_arguments(raw)
+        return [] if arguments.one_off else [Site(url).state_key for url in arguments.sites]
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WpPostsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
@@ -366,6 +372,8 @@ class WpPostsSpider(Spider):
 
     def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
         site = self.sites[site_id]
+        if site.listed is None:
+            return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
         site.listing_in_flight -= 1
         listed = self.read_list(site, response, "id listing")
         if listed is None:
@@ -380,6 +388,8 @@ class WpPostsSpider(Spider):
 
     def listing_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
+        if site.listed is None:
+            return
         site.listing_in_flight -= 1
         site.listing_lost = True
         self.page_lost(site, failure.request.url, f"id listing: {failure.getErrorMessage()}")
@@ -410,7 +420,8 @@ class WpPostsSpider(Spider):
     def assembled(self, *, flush: bool = False, flush_site: Site | None = None) -> Iterator[Any]:
         """The requests for linked resources now due, then the posts now complete."""
         for batch in self.assembler.batches(flush=flush, flush_site=flush_site):
-            yield self.request(batch.site, batch.url, self.parse_batch, self.batch_failed, priority=BATCH_PRIORITY,
+            yield self.request(self.sites[batch.site], batch.url, self.parse_batch, self.batch_failed,
+                               priority=BATCH_PRIORITY,
                                cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
         yield from self.assembler.ready()
 
@@ -435,10 +446,10 @@ class WpPostsSpider(Spider):
     def linked_failed(self, batch: Batch, error: WordPressError) -> None:
         closed = error.code in CLOSED_DOOR_CODES
         (logger.warning if closed else logger.error)(
-            "%s: linked resources unavailable: %s: %s", batch.site.url, batch.url, error)
+            "%s: linked resources unavailable: %s: %s", batch.site, batch.url, error)
         if not closed:
             self.crawler.stats.inc_value("viewworld/linked_failed")
-            self.crawler.stats.inc_value(f"sites/{batch.site.key}/errors")
+            self.crawler.stats.inc_value(f"sites/{self.sites[batch.site].key}/errors")
         self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None)
 
     def flush_batches_when_idle(self) -> None:
@@ -488,7 +499,9 @@ class WpPostsSpider(Spider):
             meta["handle_httpstatus_all"] = True
         else:
             meta["handle_httpstatus_list"] = WORDPRESS_ERROR_STATUSES
-        return Request(url, callback=callback, errback=errback, priority=priority, meta=meta,
+        # dont_filter: a resumed JOBDIR remembers the requests of the dead run; this run's walk must
+        # still go out (Scrapy's duplicate filter would make it scrape nothing).
+        return Request(url, callback=callback, errback=errback, priority=priority, meta=meta, dont_filter=True,
                        cb_kwargs={"site_id": site.origin, **(cb_kwargs or {})})
 
     def credentials_for(self, site_origin: str) -> Any:
