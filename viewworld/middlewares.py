@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.httpobj import urlparse_cached
 
 from viewworld.sites import same_site
 
@@ -12,6 +17,8 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
 
 
 class SiteScopeMiddleware:
@@ -65,3 +72,79 @@ class CredentialsMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         request.headers.pop("Authorization", None)
+
+
+def retry_after_seconds(value: str, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date.
+
+    >>> retry_after_seconds("120")
+    120.0
+    >>> retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
+    10.0
+    >>> retry_after_seconds("soon") is None
+    True
+    """
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+class RetryAfterMiddleware:
+    """Honours ``Retry-After`` on 429 and 503 answers, which Scrapy's RetryMiddleware ignores
+    (scrapy#3849): the site's download slot waits as told, at most ``RETRY_AFTER_MAX`` seconds, before
+    the request is retried; the slot's own delay comes back with the next good answer.
+
+    Ordered above RetryMiddleware (550), so that it sees those answers first."""
+
+    STATUSES = (429, 503)
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.maximum = crawler.settings.getfloat("RETRY_AFTER_MAX")
+        self.max_retry_times = crawler.settings.getint("RETRY_TIMES")
+        self.usual_delays: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        slot = self._slot(request)
+        if response.status not in self.STATUSES or b"Retry-After" not in response.headers:
+            if slot is not None and slot[0] in self.usual_delays:
+                slot[1].delay = self.usual_delays.pop(slot[0])
+            return response
+        wait = retry_after_seconds(response.headers[b"Retry-After"].decode("latin-1"))
+        if wait is None:
+            return response
+        wait = min(wait, self.maximum)
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"{response.status} Retry-After",
+                                  max_retry_times=self.max_retry_times)
+        if retry is None:
+            return response
+        if slot is not None:
+            key, download_slot = slot
+            self.usual_delays.setdefault(key, download_slot.delay)
+            download_slot.delay = max(download_slot.delay, wait)
+        logger.warning("%s answered %d: waiting %.0f s (Retry-After) before retrying %s",
+                       urlparse_cached(request).netloc, response.status, wait, request.url)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.inc_value("viewworld/retry_after")
+        return retry
+
+    def _slot(self, request: Request) -> tuple[str, Any] | None:
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # not started: no slot to slow down
+            return None
+        key = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+        slot = engine.downloader.slots.get(key)
+        return None if slot is None else (key, slot)

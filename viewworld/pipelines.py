@@ -99,5 +99,8 @@ class JsonLinesPipeline:
             logger.error("the output cannot be written to %s: %s; stopping the crawl", path, error.strerror or error)
             self.stats.set_value("viewworld/output_failed", True)
             self.failed = True
-            if self.crawler.engine is not None and self.crawler.engine.running:
-                _schedule_coro(self.crawler.engine.close_spider_async(reason="output_failed"))
+            try:
+                engine = self.crawler.engine
+            except RuntimeError:  # not started yet: the spider finds the flag and crawls nothing
+                return
+            _schedule_coro(engine.close_spider_async(reason="output_failed"))

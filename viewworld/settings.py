@@ -19,8 +19,10 @@ AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
-# Robustness: retry what may pass (5xx, 429, timeouts), and cap what a hostile site can send.
+# Robustness: retry what may pass (5xx, 429, timeouts), wait as long as Retry-After says (at most
+# RETRY_AFTER_MAX seconds), and cap what a hostile site can send.
 RETRY_TIMES = 3
+RETRY_AFTER_MAX = 300
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
@@ -33,7 +35,10 @@ REMOTE_CONTROL_ENABLED = False
 # The crawl: keep requests inside each site, add credentials only at download time; clean, then write.
 DOWNLOADER_MIDDLEWARES = {
     "viewworld.middlewares.SiteScopeMiddleware": 50,
-    "viewworld.middlewares.CredentialsMiddleware": 560,
+    # Both above RetryMiddleware (550): answers reach them first, from the highest number down, so the
+    # credentials are off a request before anything copies it for a retry.
+    "viewworld.middlewares.RetryAfterMiddleware": 570,
+    "viewworld.middlewares.CredentialsMiddleware": 580,
 }
 ITEM_PIPELINES = {
     "viewworld.pipelines.CleaningPipeline": 300,

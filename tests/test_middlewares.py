@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.test import get_crawler
+
+from viewworld.credentials import Credentials
+from viewworld.middlewares import CredentialsMiddleware, RetryAfterMiddleware, SiteScopeMiddleware
+
+SITE = "https://www.viewworld.org"
+
+
+class CredentialedSpider(Spider):
+    name = "credentialed"
+
+    def credentials_for(self, site: str) -> Credentials | None:
+        return Credentials("editor", "secret app password") if site == SITE else None
+
+
+def crawler_with_spider(settings: dict | None = None):
+    crawler = get_crawler(CredentialedSpider, {"RETRY_AFTER_MAX": 30, "RETRY_TIMES": 2, **(settings or {})})
+    crawler.spider = CredentialedSpider.from_crawler(crawler)
+    crawler.stats.open_spider()
+    return crawler
+
+
+@pytest.mark.parametrize("url", [
+    "https://cdn.example.com/wp-json/wp/v2/media/1",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:8080/wp-json/",
+    "file:///etc/passwd",
+])
+def test_requests_outside_the_site_are_dropped(url):
+    middleware = SiteScopeMiddleware(crawler_with_spider())
+    with pytest.raises(IgnoreRequest, match="outside the site"):
+        middleware.process_request(Request(url, meta={"site": SITE}))
+
+
+def test_the_site_itself_its_www_variant_and_https_redirects_are_in_scope():
+    crawler = crawler_with_spider()
+    middleware = SiteScopeMiddleware(crawler)
+    for url in ["https://www.viewworld.org/wp-json/", "http://viewworld.org/", "https://viewworld.org/?p=1"]:
+        assert middleware.process_request(Request(url, meta={"site": SITE})) is None
+    assert crawler.stats.get_value(f"viewworld/requests/{SITE}") == 3
+
+
+def test_credentials_go_on_just_before_download_and_come_off_after():
+    middleware = CredentialsMiddleware(crawler_with_spider())
+    request = Request(f"{SITE}/wp-json/wp/v2/posts/1/revisions", meta={"site": SITE, "authorized": True})
+    middleware.process_request(request)
+    assert request.headers["Authorization"].startswith(b"Basic ")
+    middleware.process_response(request, Response(request.url, status=200, request=request))
+    assert "Authorization" not in request.headers
+
+
+def test_requests_that_do_not_ask_for_credentials_do_not_get_them():
+    middleware = CredentialsMiddleware(crawler_with_spider())
+    request = Request(f"{SITE}/wp-json/wp/v2/posts", meta={"site": SITE})
+    middleware.process_request(request)
+    assert "Authorization" not in request.headers
+
+
+def test_credentials_never_show_in_their_repr():
+    assert "secret" not in repr(Credentials("editor", "secret app password"))
+    assert "secret" not in str(Credentials("editor", "secret app password"))
+
+
+def fake_engine(crawler, delay: float = 0.25):
+    slot = SimpleNamespace(delay=delay)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"www.viewworld.org": slot}))
+    return slot
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_makes_the_site_slot_wait_capped_then_restores_its_delay(status):
+    crawler = crawler_with_spider()
+    slot = fake_engine(crawler)
+    middleware = RetryAfterMiddleware(crawler)
+    request = Request(f"{SITE}/wp-json/wp/v2/posts")
+    retry = middleware.process_response(request, Response(request.url, status=status, request=request,
+                                                          headers={"Retry-After": "3600"}))
+    assert isinstance(retry, Request) and retry.meta["retry_times"] == 1
+    assert slot.delay == 30  # RETRY_AFTER_MAX
+    middleware.process_response(retry, Response(retry.url, status=200, request=retry))
+    assert slot.delay == 0.25
+
+
+def test_retry_after_gives_up_after_retry_times():
+    crawler = crawler_with_spider()
+    fake_engine(crawler)
+    middleware = RetryAfterMiddleware(crawler)
+    request = Request(f"{SITE}/wp-json/wp/v2/posts", meta={"retry_times": 2})
+    response = Response(request.url, status=429, request=request, headers={"Retry-After": "1"})
+    assert middleware.process_response(request, response) is response
+
+
+def test_answers_without_retry_after_are_left_to_the_retry_middleware():
+    middleware = RetryAfterMiddleware(crawler_with_spider())
+    request = Request(f"{SITE}/wp-json/wp/v2/posts")
+    response = Response(request.url, status=503, request=request)
+    assert middleware.process_response(request, response) is response
