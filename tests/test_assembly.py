@@ -133,6 +133,19 @@ def test_a_closed_users_endpoint_leaves_the_author_name_null_and_is_not_asked_ag
     assert post.author == {"id": 2, "name": None, "slug": None}
 
 
+def test_a_closed_users_endpoint_falls_back_on_the_author_name_yoast_gives(site, seed_post):
+    seed_post["yoast_head_json"] = {"author": "Jane &amp; John Doe"}
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    for batch in assembler.batches(flush=True):
+        if "users" in batch.url:
+            assembler.fail(batch, "401 rest_user_cannot_view", whole_collection=True)
+        else:
+            assembler.resolve(batch, [MEDIA if "media" in batch.url else CATEGORY])
+    [post] = assembler.ready()
+    assert post.author == {"id": 1, "name": "Jane & John Doe", "slug": None}
+
+
 def test_links_to_another_host_are_not_followed(site, seed_post):
     seed_post["_links"]["wp:featuredmedia"][0]["href"] = "http://169.254.169.254/index.php?rest_route=/wp/v2/media/1137"
     assembler = PostAssembler()

@@ -102,7 +102,8 @@ def test_a_site_without_wp_v2_is_reported_as_too_old(spider):
 
 def test_the_first_page_schedules_every_other_page_at_once(spider, seed_post):
     posts = discover(spider)
-    output = respond(posts, json.dumps([seed_post]).encode(), headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})
+    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
+    output = respond(posts, json.dumps(page).encode(), headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})
     pages = [request.url for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
     assert [url.split("&page=")[1].split("&")[0] for url in pages] == ["2", "3"]
     assert spider.sites[SITE].total == 250
@@ -172,3 +173,19 @@ def test_a_lost_posts_page_is_counted_as_data_lost(spider):
     posts = discover(spider)
     respond(posts, b"<html>Just a moment...</html>", status=200, response_class=TextResponse)
     assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1
+
+
+def test_a_site_that_refuses_per_page_100_is_asked_for_half_as_many(spider):
+    posts = discover(spider)
+    body = b'{"code":"rest_invalid_param","message":"Invalid parameter(s): per_page","data":{"status":400}}'
+    [retry] = respond(posts, body, status=400)
+    assert "per_page=50&page=1&" in retry.url
+    assert not spider.crawler.stats.get_value("viewworld/pages_failed")
+
+
+def test_an_absurd_total_pages_header_is_not_believed(spider, seed_post):
+    del seed_post["_links"]
+    posts = discover(spider)
+    output = respond(posts, json.dumps([seed_post]).encode(),
+                     headers={"X-WP-Total": "1", "X-WP-TotalPages": "1000000000"})
+    assert not [request for request in output if isinstance(request, Request)]

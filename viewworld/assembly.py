@@ -223,7 +223,7 @@ class PostAssembler:
             if link.field == "featured_media":
                 post.featured_media = values[0] if values else None
             elif link.field == "author":
-                post.author = values[0] if values else {"id": link.ids[0], "name": None, "slug": None}
+                post.author = values[0] if values else post.author
             elif link.field == "categories":
                 post.categories = values
             elif link.field == "tags":
@@ -279,12 +279,26 @@ def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
         modified=_text_or_none(raw.get("modified")),
         modified_gmt=gmt(raw.get("modified_gmt")),
         # Filled in by the assembler; these stand when the link is missing altogether.
-        author={"id": author_id, "name": None, "slug": None} if author_id else None,
+        author={"id": author_id, "name": public_author_name(raw), "slug": None} if author_id else None,
         excerpt_text=_rendered(raw.get("excerpt")),
         content_html=_rendered(content),
         revisions={"count": revisions.count, "latest_id": revisions.latest_id, "items": None},
         crawled_at=crawled_at,
     )
+
+
+def public_author_name(raw: dict[str, Any]) -> str | None:
+    """The author's name from what the post itself carries, for sites that close ``/wp/v2/users``:
+    the embedded author (``_embed``), else Yoast's metadata (``yoast_head_json.author``)."""
+    embedded = raw.get("_embedded") if isinstance(raw.get("_embedded"), dict) else {}
+    authors = embedded.get("author")
+    if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+        name = authors[0].get("name")
+        if isinstance(name, str) and name.strip():
+            return inline_text(name)
+    yoast = raw.get("yoast_head_json") if isinstance(raw.get("yoast_head_json"), dict) else {}
+    name = yoast.get("author")
+    return inline_text(name) if isinstance(name, str) and name.strip() else None
 
 
 def _media(resource: dict[str, Any]) -> dict[str, Any]:

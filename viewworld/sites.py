@@ -73,6 +73,8 @@ class Site:
     api_root: ApiRoot | None = None
     state: SiteState | None = None
     mode: str = FULL
+    per_page: int = 100
+    """Posts a page: the argument, halved for as long as the site refuses it."""
     sweep: bool = False
     """Whether this run lists every public id to find deleted posts (and posts a walk missed)."""
     root_remembered: bool = False

@@ -379,3 +379,28 @@ def _positive_int(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit() and int(value) > 0:
         return int(value)
     return None
+
+
+def plausible_total_pages(total: int | None, total_pages: int, per_page: int, first_page_count: int) -> bool:
+    """Whether ``X-WP-TotalPages`` can be true, given ``X-WP-Total`` and the first page.
+
+    >>> plausible_total_pages(250, 3, 100, 100)
+    True
+    >>> plausible_total_pages(250, 10**9, 100, 100)
+    False
+    >>> plausible_total_pages(None, 5, 100, 7)
+    False
+    """
+    if total_pages < 0 or total_pages > 100_000:
+        return False
+    if total is not None and total_pages > -(-total // per_page) + 1:
+        return False
+    return not (first_page_count < per_page and total_pages > 1)
+
+
+def per_page_refused(status: int, body: bytes) -> bool:
+    """Whether a 400 answer says the ``per_page`` asked is above what this site allows."""
+    if status != 400:
+        return False
+    error = error_from_answer(status, body)
+    return error.code == "rest_invalid_param" and b"per_page" in body

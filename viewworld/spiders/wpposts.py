@@ -42,6 +42,8 @@ from viewworld.wordpress import (
     is_api_index,
     loads,
     pagination,
+    per_page_refused,
+    plausible_total_pages,
     post_links,
 )
 
@@ -62,6 +64,8 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
+# More pages than any real site has (10 million posts): a header claiming so is not believed.
+MAX_PAGES = 100_000
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
@@ -116,6 +120,7 @@ class WpPostsSpider(Spider):
 
     def prepare(self, site: Site) -> bool:
         self.sites_by_key[site.key] = site
+        site.per_page = self.arguments.per_page
         if self.arguments.one_off:
             site.mode = ONE_OFF
             return True
@@ -245,10 +250,10 @@ class WpPostsSpider(Spider):
 
     def posts_request(self, site: Site, page: int, include: list[int] | None = None) -> Request:
         assert site.api_root is not None
-        params: dict[str, object] = {"per_page": self.arguments.per_page, "page": page, **site.posts_order(),
+        params: dict[str, object] = {"per_page": site.per_page, "page": page, **site.posts_order(),
                                      **self.posts_filter(site)}
         if include is not None:
-            params = {"include": ",".join(map(str, include)), "per_page": MAX_PER_PAGE, "orderby": "id"}
+            params = {"include": ",".join(map(str, include)), "per_page": site.per_page, "orderby": "id"}
         site.pages_in_flight += 1
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_posts_page,
                             self.posts_page_failed, cb_kwargs={"page": 0 if include else page})
@@ -259,14 +264,20 @@ class WpPostsSpider(Spider):
         if page == 1 and site.root_remembered and not _is_json(response):
             yield from self.rediscover(site, response)
             return
+        if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
+            site.per_page //= 2
+            logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, site.per_page * 2,
+                           site.per_page)
+            yield self.posts_request(site, 1)
+            return
         posts = self.read_list(site, response, "posts page")
         if posts is not None:
             site.pages += 1
             if page == 1:
                 site.total = pagination(response.headers.to_unicode_dict(), response.url).total
             if page:
-                yield from self.schedule_more_pages(site, response, page, len(posts), self.arguments.per_page,
-                                                    self.page_limit(), self.posts_request)
+                yield from self.schedule_more_pages(site, response, page, len(posts), site.per_page,
+                                                    self.page_limit(site), self.posts_request)
             now = _utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
@@ -306,21 +317,27 @@ class WpPostsSpider(Spider):
     def schedule_more_pages(self, site: Site, response: Response, page: int, count: int, per_page: int,
                             limit: int, make_request: Any) -> Iterator[Request]:
         """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
-        (caches strip it), the next page while pages come back full."""
-        total_pages = pagination(response.headers.to_unicode_dict(), response.url).total_pages
+        (caches strip it), or when it cannot be true, the next page while pages come back full."""
+        pages = pagination(response.headers.to_unicode_dict(), response.url)
+        total_pages = pages.total_pages
+        if total_pages is not None and not plausible_total_pages(pages.total, total_pages, per_page, count):
+            if page == 1:
+                logger.warning("%s: X-WP-TotalPages %s cannot be true (X-WP-Total %s, %d on page 1); walking "
+                               "the pages instead", site.url, total_pages, pages.total, count)
+            total_pages = None
         if total_pages is not None:
             if page == 1:
                 for next_page in range(2, min(total_pages, limit) + 1):
                     yield make_request(site, next_page)
             return
         if page == 1:
-            logger.info("%s: no X-WP-TotalPages header; walking the pages until a short one", site.url)
+            logger.info("%s: no usable X-WP-TotalPages; walking the pages until a short one", site.url)
         if count >= per_page and page < limit:
             yield make_request(site, page + 1)
 
-    def page_limit(self) -> int:
+    def page_limit(self, site: Site) -> int:
         max_posts = self.arguments.max_posts
-        return -(-max_posts // self.arguments.per_page) if max_posts else 1_000_000
+        return -(-max_posts // site.per_page) if max_posts else MAX_PAGES
 
     def page_lost(self, site: Site, url: str, reason: str) -> None:
         logger.error("%s: page lost: %s: %s", site.url, url, reason)
@@ -362,7 +379,7 @@ class WpPostsSpider(Spider):
 
     def listing_request(self, site: Site, page: int) -> Request:
         assert site.api_root is not None
-        params: dict[str, object] = {"per_page": MAX_PER_PAGE, "page": page, "orderby": "id", "order": "asc",
+        params: dict[str, object] = {"per_page": site.per_page, "page": page, "orderby": "id", "order": "asc",
                                      "_fields": "id,modified_gmt"}
         if not site.sweep:
             params.update(self.posts_filter(site))
@@ -381,7 +398,7 @@ class WpPostsSpider(Spider):
         else:
             assert site.listed is not None
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
-            yield from self.schedule_more_pages(site, response, page, len(listed), MAX_PER_PAGE, 1_000_000,
+            yield from self.schedule_more_pages(site, response, page, len(listed), site.per_page, MAX_PAGES,
                                                 self.listing_request)
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
@@ -402,8 +419,8 @@ class WpPostsSpider(Spider):
             logger.info("%s: the listing found %d posts the walk did not show; fetching them", site.url,
                         len(missing))
             self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
-        for start in range(0, len(missing), MAX_PER_PAGE):
-            yield self.posts_request(site, 0, include=missing[start:start + MAX_PER_PAGE])
+        for start in range(0, len(missing), site.per_page):
+            yield self.posts_request(site, 0, include=missing[start:start + site.per_page])
         yield from self.tombstones(site)
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 
