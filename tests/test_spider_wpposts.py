@@ -189,3 +189,29 @@ def test_an_absurd_total_pages_header_is_not_believed(spider, seed_post):
     output = respond(posts, json.dumps([seed_post]).encode(),
                      headers={"X-WP-Total": "1", "X-WP-TotalPages": "1000000000"})
     assert not [request for request in output if isinstance(request, Request)]
+
+
+def test_a_redirect_to_https_and_www_is_followed_and_the_site_known_by_its_final_address(tmp_path):
+    import asyncio
+
+    spider = make_spider(tmp_path, site="http://viewworld.org")
+    home = asyncio.run(first_request(spider))
+    assert home.url == "http://viewworld.org/"
+    redirected = HtmlResponse("https://www.viewworld.org/", body=b"<html></html>", request=home,
+                              headers={"Link": '<https://www.viewworld.org/wp-json/>; rel="https://api.w.org/"',
+                                       "Content-Type": "text/html"})
+    [root] = follow(home.callback(redirected, **home.cb_kwargs))
+    assert root.url == "https://www.viewworld.org/wp-json/"
+    site = spider.sites["http://viewworld.org"]
+    assert site.key == "www.viewworld.org"
+    assert site.in_scope("https://www.viewworld.org/wp-json/wp/v2/posts")
+    assert not site.in_scope("https://evil.example/wp-json/")
+
+
+def test_an_api_root_advertised_on_another_host_is_not_trusted(spider):
+    import asyncio
+
+    home = asyncio.run(first_request(spider))
+    [root] = respond(home, b"<html></html>", headers={"Link": '<https://evil.example/wp-json/>; rel="https://api.w.org/"',
+                                                     "Content-Type": "text/html"}, response_class=HtmlResponse)
+    assert root.url == f"{SITE}/wp-json/"
