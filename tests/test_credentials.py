@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from viewworld.credentials import Credentials, CredentialsError, credentials_for_sites
+
+A, B = "https://a.example", "https://www.b.example"
+
+
+def test_the_plain_variables_apply_to_a_single_site_crawl():
+    found = credentials_for_sites((A,), {"WP_USERNAME": "editor", "WP_APP_PASSWORD": "abcd efgh"})
+    assert found == {A: Credentials("editor", "abcd efgh")}
+
+
+def test_the_plain_variables_do_not_apply_when_several_sites_are_crawled():
+    assert credentials_for_sites((A, B), {"WP_USERNAME": "editor", "WP_APP_PASSWORD": "abcd efgh"}) == {}
+
+
+def test_the_credentials_file_maps_each_site_to_its_user_www_or_not(tmp_path):
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps({"https://b.example": {"username": "bee", "app_password": "b pass"},
+                                A: {"username": "ay", "app_password": "a pass"}}), encoding="utf-8")
+    found = credentials_for_sites((A, B), {"WP_CREDENTIALS_FILE": str(path)})
+    assert found == {A: Credentials("ay", "a pass"), B: Credentials("bee", "b pass")}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "not valid JSON"),
+    ('["a list"]', "expected an object of site URL to credentials"),
+    ('{"https://a.example": {"username": "ay"}}', "'https://a.example' needs a username and an app_password"),
+])
+def test_a_wrong_credentials_file_is_named_without_revealing_secrets(tmp_path, content, message):
+    path = tmp_path / "credentials.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CredentialsError) as raised:
+        credentials_for_sites((A,), {"WP_CREDENTIALS_FILE": str(path)})
+    assert str(raised.value).startswith(f"WP_CREDENTIALS_FILE {path}: ") and message in str(raised.value)
+
+
+def test_a_username_without_a_password_is_refused():
+    with pytest.raises(CredentialsError, match="WP_APP_PASSWORD is not set"):
+        credentials_for_sites((A,), {"WP_USERNAME": "editor"})
+
+
+def test_the_authorization_header_is_http_basic():
+    assert Credentials("editor", "abcd efgh").authorization() == b"Basic ZWRpdG9yOmFiY2QgZWZnaA=="
