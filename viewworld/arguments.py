@@ -144,6 +144,8 @@ class CrawlArguments:
     until: datetime | None = None
     full: bool = False
     sweep: bool = False
+    sites_given: bool = False
+    """Whether ``site`` or ``sites_file`` was given (a cluster worker without them only helps)."""
 
     @property
     def one_off(self) -> bool:
@@ -170,6 +172,7 @@ class CrawlArguments:
         sites = values.pop("site", ()) + values.pop("sites_file", ())
         if sites:
             values["sites"] = tuple(dict.fromkeys(sites))
+            values["sites_given"] = True
         arguments = cls(**values)
         if arguments.since and arguments.until and arguments.since > arguments.until:
             raise ArgumentError("argument since is after until: expected since <= until")

@@ -13,7 +13,7 @@ answers back.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,7 @@ class PostAssembler:
         self._new_batches: list[Batch] = []
         self._ready: list[Post] = []
         self.waiting_posts = 0
+        self.waiting_by_site: Counter[str] = Counter()
 
     # Input ------------------------------------------------------------------------------------------
 
@@ -104,6 +105,7 @@ class PostAssembler:
             pending.missing += 1
         if pending.missing:
             self.waiting_posts += 1
+            self.waiting_by_site[site.origin] += 1
         else:
             self._finish(pending)
 
@@ -214,6 +216,7 @@ class PostAssembler:
         pending.missing -= 1
         if pending.missing == 0:
             self.waiting_posts -= 1
+            self.waiting_by_site[pending.site.origin] -= 1
             self._finish(pending)
 
     def _finish(self, pending: _Pending) -> None:

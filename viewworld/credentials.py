@@ -33,11 +33,13 @@ class Credentials:
         return basic_auth_header(self.username, self.password)
 
 
-def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | None = None) -> dict[str, Credentials]:
+def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | None = None, *,
+                          single_site_variables: bool = True) -> dict[str, Credentials]:
     """Credentials by site URL.
 
     ``WP_CREDENTIALS_FILE`` names a JSON file ``{"https://site": {"username": ..., "app_password": ...}}``;
-    ``WP_USERNAME`` and ``WP_APP_PASSWORD`` apply only to a single-site crawl.
+    ``WP_USERNAME`` and ``WP_APP_PASSWORD`` apply only to a single-site crawl (not to the sites a
+    cluster worker takes from the shared queue: ``single_site_variables=False``).
     """
     environ = os.environ if environ is None else environ
     found: dict[str, Credentials] = {}
@@ -49,7 +51,7 @@ def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | N
                 if same_site(site, entry_site):
                     found[site] = credentials
     username, password = environ.get("WP_USERNAME"), environ.get("WP_APP_PASSWORD")
-    if username and password and len(sites) == 1:
+    if username and password and len(sites) == 1 and single_site_variables:
         found.setdefault(sites[0], Credentials(username, password))
     elif bool(username) != bool(password):
         missing = "WP_APP_PASSWORD" if username else "WP_USERNAME"

@@ -41,6 +41,8 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = BAD_ARGUMENTS
                 return
         settings = self.crawler_process.settings
+        if settings.get("REDIS_URL"):
+            locks = []  # a cluster's locks and state are in Redis, taken site by site as workers claim them
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         try:
             for key in locks:

@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy_redis.connection import get_redis_from_settings
 
+from viewworld import cluster
 from viewworld.arguments import CrawlArguments
 from viewworld.assembly import Batch, PostAssembler, build_post, gmt
 from viewworld.credentials import credentials_for_sites
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
+LOCKED = "locked by another run"
 # More pages than any real site has (10 million posts): a header claiming so is not believed.
 MAX_PAGES = 100_000
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
@@ -93,11 +97,21 @@ class WpPostsSpider(Spider):
         return [] if arguments.one_off else [Site(url).state_key for url in arguments.sites]
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        cluster.configure(settings)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WpPostsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.assembler = PostAssembler(max_waiting_posts=settings.getint("ASSEMBLY_MAX_WAITING_POSTS"))
-        spider.store = StateStore(Path(settings["STATE_DIR"]))
+        spider.clustered = bool(settings.get("REDIS_URL"))
+        if spider.clustered:
+            spider.worker = cluster.worker_name()
+            spider.store = cluster.RedisStateStore(get_redis_from_settings(settings), spider.worker)
+        else:
+            spider.store = StateStore(Path(settings["STATE_DIR"]))
         spider.output_dir = Path(settings["OUTPUT_DIR"])
         spider.overlap = timedelta(seconds=settings.getfloat("INCREMENTAL_OVERLAP"))
         spider.sweep_interval = settings.getfloat("DELETION_SWEEP_INTERVAL")
@@ -106,15 +120,55 @@ class WpPostsSpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.clustered:
+            # Workers share a queue of sites: a site given here is queued for whichever worker is free.
+            for origin in self.sites if self.arguments.sites_given else ():
+                yield self.claim_request(origin)
+            self.sites = {}
+            return
         for site in self.sites.values():
-            if not self.prepare(site):
-                continue
-            if site.root_remembered:
-                for request in self.check_credentials_or_start(site):
+            if self.prepare(site):
+                for request in self.first_requests(site):
                     yield request
-            else:
-                yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable,
-                                   handle_all_statuses=True)
+
+    def first_requests(self, site: Site) -> Iterator[Request]:
+        if site.root_remembered:
+            yield from self.check_credentials_or_start(site)
+        else:
+            yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable,
+                               handle_all_statuses=True)
+
+    # 0. Cluster (REDIS_URL): claims of sites --------------------------------------------------------
+
+    def claim_request(self, origin: str) -> Request:
+        return Request(origin + "/", meta={"claim": True, "site": origin}, dont_filter=True, callback=self.parse_home)
+
+    def enqueue_claim(self, origin: str) -> None:
+        self.crawler.engine.crawl(self.claim_request(origin))
+
+    def claim(self, origin: str) -> list[Request]:
+        """This worker takes a site from the shared queue; nothing when another worker holds it."""
+        if origin in self.sites and self.sites[origin].failure != LOCKED:
+            return []
+        credentials = credentials_for_sites((origin,), single_site_variables=False)
+        site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
+        if not self.prepare(site):
+            return []
+        self.coordinator.claimed(origin)
+        return list(self.first_requests(site))
+
+    def claimed_sites(self) -> list[str]:
+        return [origin for origin, site in self.sites.items() if site.failure != LOCKED]
+
+    def active_sites(self) -> int:
+        """Sites with work left in this worker: pages or listings in flight, or posts waiting."""
+        return sum(1 for site in self.sites.values() if site.failure is None and (
+            site.listed is None or site.pages_in_flight or site.listing_in_flight
+            or self.assembler.waiting_by_site[site.origin]))
+
+    @staticmethod
+    def state_key_of(origin: str) -> str:
+        return Site(origin).state_key
 
     # 1. Lock and state ------------------------------------------------------------------------------
 
@@ -128,9 +182,12 @@ class WpPostsSpider(Spider):
             self.store.lock(site.state_key)
             site.state = self.store.load(site.state_key)
         except SiteLocked as error:
+            site.failure = LOCKED
+            if self.clustered:  # another worker has the site: nothing wrong
+                logger.info("%s: %s; another worker crawls it", site.url, error)
+                return False
             logger.warning("%s: skipped: %s (is another crawl of this site still running?)", site.url, error)
             self.crawler.stats.inc_value("viewworld/sites_locked")
-            site.failure = "locked by another run"
             return False
         except ValueError as error:
             self.give_up(site, str(error), stat="viewworld/state_damaged")

@@ -1,0 +1,148 @@
+"""wpposts on scrapy-redis with a real Redis: three workers, two real WordPress sites."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+import redis
+
+from tests.crawling import FAST, ROOT, assert_valid_records, scrapy_command
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.wordpress
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server on 127.0.0.1 (Debian's package), stopped by its PID."""
+    server_binary = shutil.which("redis-server")
+    assert server_binary, "redis-server is missing: run scripts/install-system-packages.sh"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def start_worker(output_dir: Path, redis: str, name: str, *arguments: str,
+                 settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    command = [*scrapy_command(), "crawl", "wpposts"]
+    for argument in arguments:
+        command += ["-a", argument]
+    all_settings = {**FAST, "REDIS_URL": redis, "OUTPUT_DIR": str(output_dir), "CLUSTER_SITES_PER_WORKER": "1",
+                    "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "LOG_FILE": str(output_dir / f"{name}.log")} | (settings or {})
+    for setting, value in all_settings.items():
+        command += ["-s", f"{setting}={value}"]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_all(workers: list[subprocess.Popen[bytes]], timeout: float = 180) -> list[int]:
+    deadline = time.monotonic() + timeout
+    try:
+        return [worker.wait(timeout=max(1.0, deadline - time.monotonic())) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+def completed_records(output_dir: Path) -> dict[Path, list[dict]]:
+    return {path: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            for path in output_dir.glob("*/posts-*.jsonl")}
+
+
+def expected_ids(wordpress_sites) -> dict[str, set[int]]:
+    return {f"127.0.0.1_{site.port}": {post["id"] for post in site.truth()["posts"]}
+            for site in wordpress_sites.values()}
+
+
+def test_three_workers_crawl_two_sites_once_each_and_all_exit_0(wordpress_sites, redis_url, tmp_path):
+    sites = ",".join(site.url for site in wordpress_sites.values())
+    helpers = [start_worker(tmp_path, redis_url, f"helper{number}") for number in (1, 2)]
+    time.sleep(1.0)
+    # Each site takes a couple of seconds, so that the helpers (who look at the queue every second)
+    # take the second site while the starter crawls the first.
+    starter = start_worker(tmp_path, redis_url, "starter", f"site={sites}", settings={"DOWNLOAD_DELAY": "0.2"})
+    assert wait_all([starter, *helpers]) == [0, 0, 0]
+
+    files = completed_records(tmp_path)
+    assert not list(tmp_path.glob("*/*.part"))
+    workers_with_output = {path.name.removeprefix("posts-").removesuffix(".jsonl") for path in files}
+    assert len(workers_with_output) == 2, "two sites, one site per worker: two workers wrote"
+    seen: dict[str, list[int]] = {}
+    for path, records in files.items():
+        assert_valid_records(records)
+        seen.setdefault(path.parent.name, []).extend(record["id"] for record in records)
+    for site, ids in expected_ids(wordpress_sites).items():
+        assert sorted(seen[site]) == sorted(ids), site  # every post, none twice across workers
+
+    # The state is in Redis: a later crawl of the same sites, by a new worker, is incremental.
+    second = start_worker(tmp_path, redis_url, "second", f"site={sites}", settings={"CLUSTER_SITES_PER_WORKER": "2"})
+    assert wait_all([second]) == [0]
+    log = (tmp_path / "second.log").read_text(encoding="utf-8")
+    assert log.count(": incremental crawl") == 2
+    assert len(completed_records(tmp_path)) == len(files), "nothing changed: nothing written"
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp_path):
+    slow = {"DOWNLOAD_DELAY": "0.15", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}  # long enough to be caught
+    sites = ",".join(site.url for site in wordpress_sites.values())
+    workers = {name: start_worker(tmp_path, redis_url, name, *(["site=" + sites] if name == "a" else []),
+                                  settings=slow) for name in ("a", "b", "c")}
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        victim = None
+        while victim is None and time.monotonic() < deadline:
+            parts = [path for path in tmp_path.glob("*/*.jsonl.part") if path.stat().st_size]
+            inflight = {worker.decode() for worker in client.hvals("viewworld:inflight")}
+            pids = {int(worker.rsplit(":", 1)[1]) for worker in inflight}
+            victim = next((name for name, worker in workers.items() if worker.pid in pids), None) if parts else None
+            time.sleep(0.05)
+        assert victim is not None, "no worker was caught mid-crawl"
+        os.kill(workers[victim].pid, signal.SIGKILL)
+        workers[victim].wait()
+        restarted = start_worker(tmp_path, redis_url, f"{victim}-restarted", settings=slow)
+        others = [worker for name, worker in workers.items() if name != victim]
+        assert wait_all([*others, restarted], timeout=240) == [0, 0, 0]
+    finally:
+        client.close()
+        for worker in workers.values():
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+    assert not list(tmp_path.glob("*/*.part")), "the dead worker's .part files were completed"
+    seen: dict[str, set[int]] = {}
+    for path, records in completed_records(tmp_path).items():
+        assert_valid_records(records)
+        seen.setdefault(path.parent.name, set()).update(record["id"] for record in records)
+    assert seen == expected_ids(wordpress_sites)

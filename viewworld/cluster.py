@@ -1,0 +1,264 @@
+"""``wpposts`` on several machines, on scrapy-redis and a real Redis (``-s REDIS_URL=redis://host:port/db``).
+
+What goes through the shared queue is the *site*: scrapy-redis' scheduler queue (a sorted set in
+Redis) holds one claim per site to crawl, and its duplicate filter lives in Redis too. The worker
+that pops a claim crawls that site whole: its posts pages and the ``include=`` batches of linked
+resources go through a local queue, because the posts waiting for a batch are in that worker's
+memory. One worker per site at a time also makes per-site politeness (concurrency, delay) hold
+across the cluster, and no post can appear in two workers' output of one crawl.
+
+What scrapy-redis lacks, built here on Redis primitives:
+
+- **claims and in-flight recovery**: claiming a site takes its lock (``SET NX`` with a TTL) and
+  records ``site -> worker`` in a hash; every worker heartbeats; the sites of a worker whose heartbeat
+  stopped (SIGKILL, a dead machine) go back to the queue;
+- **the shared idle condition**: a worker closes only once the queue has been empty, no worker has had
+  work in flight and no dead worker's site is unrecovered, for ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds
+  (scrapy-redis' own counts idle time per worker, and closes a worker while others are mid-crawl);
+- **state in Redis**: high-water marks, known ids and locks (:class:`RedisStateStore`), so that any
+  worker can run any site's next incremental crawl.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import os
+import socket
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
+from scrapy.utils.asyncio import create_looping_call
+from scrapy_redis.connection import get_redis_from_settings
+from scrapy_redis.scheduler import Scheduler as RedisScheduler
+
+from viewworld.state import SiteLocked, SiteState
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+# scrapy-redis 0.9.1 still passes `spider` to Scrapy APIs that deprecated it; its warnings only.
+warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"scrapy_redis(\..*)?")
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "viewworld"
+LOCK_TTL_MS = 30_000
+HEARTBEAT_SECONDS = 1.0
+# A worker whose heartbeat is older than this is dead: its sites go back to the queue.
+WORKER_TIMEOUT_SECONDS = 10.0
+
+
+def configure(settings: BaseSettings) -> None:
+    """Switches a crawl to the cluster components when ``REDIS_URL`` is set (called from the spider's
+    ``update_settings``, which sees ``-s`` values that ``settings.py`` cannot)."""
+    if not settings.get("REDIS_URL"):
+        return
+    settings.set("SCHEDULER", "viewworld.cluster.ClusterScheduler", priority="spider")
+    settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="spider")
+    settings.set("SCHEDULER_PERSIST", True, priority="spider")
+    settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="spider")
+    settings.set("SCHEDULER_QUEUE_KEY", f"{PREFIX}:%(spider)s:sites", priority="spider")
+    settings.set("SCHEDULER_DUPEFILTER_KEY", f"{PREFIX}:%(spider)s:dupefilter", priority="spider")
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions["viewworld.cluster.ClusterCoordinator"] = 600
+    settings.set("EXTENSIONS", extensions, priority="spider")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class RedisStateStore:
+    """The same interface as :class:`viewworld.state.StateStore`, with the state in Redis."""
+
+    def __init__(self, server: Any, worker: str) -> None:
+        self.server = server
+        self.worker = worker
+        self.locked: set[str] = set()
+
+    def load(self, site: str) -> SiteState:
+        data = self.server.get(f"{PREFIX}:state:{site}")
+        if data is None:
+            return SiteState(site)
+        try:
+            return SiteState.from_json(json.loads(data))
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"state of {site} in Redis cannot be read: {error}") from None
+
+    def save(self, state: SiteState) -> None:
+        self.server.set(f"{PREFIX}:state:{state.site}", json.dumps(state.to_json(), separators=(",", ":")))
+
+    def lock(self, site: str) -> None:
+        if site in self.locked:
+            return
+        if not self.server.set(f"{PREFIX}:lock:{site}", self.worker, nx=True, px=LOCK_TTL_MS):
+            holder = self.server.get(f"{PREFIX}:lock:{site}")
+            raise SiteLocked(f"worker {holder.decode() if holder else '?'} holds the lock of {site}")
+        self.locked.add(site)
+
+    def refresh(self) -> None:
+        for site in self.locked:
+            self.server.pexpire(f"{PREFIX}:lock:{site}", LOCK_TTL_MS)
+
+    def unlock_all(self) -> None:
+        for site in self.locked:
+            key = f"{PREFIX}:lock:{site}"
+            if self.server.get(key) == self.worker.encode():
+                self.server.delete(key)
+        self.locked.clear()
+
+
+class ClusterScheduler(RedisScheduler):
+    """scrapy-redis' scheduler for the shared queue of sites; a site's own requests stay local."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
+        scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler.local = []
+        scheduler.order = itertools.count()
+        scheduler.sites_per_worker = crawler.settings.getint("CLUSTER_SITES_PER_WORKER")
+        return scheduler
+
+    def enqueue_request(self, request: Request) -> bool:
+        if request.meta.get("claim"):
+            return super().enqueue_request(request)
+        heapq.heappush(self.local, (-request.priority, next(self.order), request))
+        return True
+
+    def open(self, spider: Spider) -> None:
+        super().open(spider)
+        spider.cluster_scheduler = self
+
+    def next_request(self) -> Request | None:
+        if not self.local:
+            for request in self.claim_sites():
+                self.enqueue_request(request)
+        return heapq.heappop(self.local)[2] if self.local else None
+
+    def claim_sites(self) -> list[Request]:
+        """Takes sites from the shared queue while this worker has room; their first requests."""
+        requests: list[Request] = []
+        while not requests and self.can_claim():
+            claim = super().next_request()
+            if claim is None:
+                break
+            requests = self.spider.claim(claim.meta["site"])
+        return requests
+
+    def can_claim(self) -> bool:
+        return self.spider.active_sites() < self.sites_per_worker
+
+    def has_pending_requests(self) -> bool:
+        return bool(self.local) or (self.can_claim() and len(self.queue) > 0)
+
+    def __len__(self) -> int:
+        return len(self.local)
+
+
+class ClusterCoordinator:
+    """Heartbeats, in-flight recovery and the shared idle condition."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.get("REDIS_URL"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.server = get_redis_from_settings(crawler.settings)
+        self.max_idle = crawler.settings.getfloat("MAX_IDLE_TIME_BEFORE_CLOSE")
+        self.idle_since: float | None = None
+        self.task: Any = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ClusterCoordinator:
+        return cls(crawler)
+
+    @property
+    def spider(self) -> Any:
+        return self.crawler.spider
+
+    @property
+    def worker(self) -> str:
+        return self.spider.worker
+
+    def spider_opened(self, spider: Spider) -> None:
+        spider.coordinator = self
+        self.heartbeat()
+        self.task = create_looping_call(self.heartbeat)
+        self.task.start(HEARTBEAT_SECONDS, now=False)
+
+    def heartbeat(self) -> None:
+        # An idle engine asks its scheduler only every few seconds: claim queued sites now.
+        for request in self.spider.cluster_scheduler.claim_sites():
+            self.crawler.engine.crawl(request)
+        busy = self.busy()
+        self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": busy}))
+        self.spider.store.refresh()
+        if busy:
+            self.idle_since = None
+
+    def busy(self) -> bool:
+        return bool(self.crawler.engine.downloader.active or self.spider.active_sites())
+
+    def claimed(self, site: str) -> None:
+        """Records that this worker crawls ``site`` until it closes (a dead worker's entries are
+        put back in the queue), and says at once that it is busy."""
+        self.server.hset(f"{PREFIX}:inflight", site, self.worker)
+        self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": True}))
+
+    def recover_dead_workers(self) -> int:
+        """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many."""
+        now, recovered = time.time(), 0
+        workers = {name.decode(): json.loads(value) for name, value in self.server.hgetall(f"{PREFIX}:workers").items()}
+        dead = {name for name, beat in workers.items() if now - beat["at"] > WORKER_TIMEOUT_SECONDS}
+        for site, worker in self.server.hgetall(f"{PREFIX}:inflight").items():
+            worker_name = worker.decode()
+            if worker_name in dead or worker_name not in workers:
+                # HDEL answers 1 to one worker only: that one puts the site back.
+                if self.server.hdel(f"{PREFIX}:inflight", site):
+                    logger.warning("worker %s stopped while crawling %s: the site goes back to the queue",
+                                   worker_name, site.decode())
+                    self.server.delete(f"{PREFIX}:lock:{self.spider.state_key_of(site.decode())}")
+                    self.spider.enqueue_claim(site.decode())
+                    recovered += 1
+        for name in dead:
+            self.server.hdel(f"{PREFIX}:workers", name)
+        return recovered
+
+    def cluster_idle(self) -> bool:
+        """No site queued, no dead worker's site unrecovered, no live worker with work in flight.
+        (Live workers keep their sites' in-flight entries until they close, finished or not.)"""
+        if self.recover_dead_workers():
+            return False
+        if self.server.zcard(f"{PREFIX}:{self.spider.name}:sites"):
+            return False
+        beats = [json.loads(value) for name, value in self.server.hgetall(f"{PREFIX}:workers").items()
+                 if name.decode() != self.worker]
+        return not any(beat["busy"] for beat in beats)
+
+    def spider_idle(self) -> None:
+        if not self.cluster_idle():
+            self.idle_since = None
+            raise DontCloseSpider
+        now = time.monotonic()
+        if self.idle_since is None:
+            self.idle_since = now
+        if now - self.idle_since < self.max_idle:
+            raise DontCloseSpider
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        for site in self.spider.claimed_sites():
+            self.server.hdel(f"{PREFIX}:inflight", site)
+        self.server.hdel(f"{PREFIX}:workers", self.worker)
