@@ -31,16 +31,18 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
 from scrapy.utils.asyncio import create_looping_call
 from scrapy_redis.connection import get_redis_from_settings
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
+from viewworld.credentials import credentials_for_sites
+from viewworld.sites import LOCKED, Site
 from viewworld.state import SiteLocked, SiteState
 
 if TYPE_CHECKING:
-    from scrapy import Request, Spider
+    from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
@@ -262,3 +264,46 @@ class ClusterCoordinator:
         for site in self.spider.claimed_sites():
             self.server.hdel(f"{PREFIX}:inflight", site)
         self.server.hdel(f"{PREFIX}:workers", self.worker)
+
+
+class ClusterClaims:
+    """The spider's side of the cluster (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`):
+    claims of sites taken from the shared queue."""
+
+    sites: dict[str, Site]
+    crawler: Any
+    assembler: Any
+    coordinator: ClusterCoordinator
+    prepare: Any
+    first_requests: Any
+    parse_home: Any
+
+    def claim_request(self, origin: str) -> Request:
+        return Request(origin + "/", meta={"claim": True, "site": origin}, dont_filter=True, callback=self.parse_home)
+
+    def enqueue_claim(self, origin: str) -> None:
+        self.crawler.engine.crawl(self.claim_request(origin))
+
+    def claim(self, origin: str) -> list[Request]:
+        """This worker takes a site from the shared queue; nothing when another worker holds it."""
+        if origin in self.sites and self.sites[origin].failure != LOCKED:
+            return []
+        credentials = credentials_for_sites((origin,), single_site_variables=False)
+        site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
+        if not self.prepare(site):
+            return []
+        self.coordinator.claimed(origin)
+        return list(self.first_requests(site))
+
+    def claimed_sites(self) -> list[str]:
+        return [origin for origin, site in self.sites.items() if site.failure != LOCKED]
+
+    def active_sites(self) -> int:
+        """Sites with work left in this worker: pages or listings in flight, or posts waiting."""
+        return sum(1 for site in self.sites.values() if site.failure is None and (
+            site.listed is None or site.pages_in_flight or site.listing_in_flight
+            or self.assembler.waiting_by_site[site.origin]))
+
+    @staticmethod
+    def state_key_of(origin: str) -> str:
+        return Site(origin).state_key

@@ -99,7 +99,9 @@ def retry_after_seconds(value: str, now: float | None = None) -> float | None:
 class RetryAfterMiddleware:
     """Honours ``Retry-After`` on 429 and 503 answers, which Scrapy's RetryMiddleware ignores
     (scrapy#3849): the site's download slot waits as told, at most ``RETRY_AFTER_MAX`` seconds, before
-    the request is retried; the slot's own delay comes back with the next good answer.
+    the request is retried. The slot keeps that pace, without jitter (which would cut the wait by up to
+    half), until the wait is over, whatever answers to requests already in flight (or AutoThrottle) say
+    meanwhile; the first answer after it brings the slot's own delay and jitter back.
 
     Ordered above RetryMiddleware (550), so that it sees those answers first."""
 
@@ -109,7 +111,9 @@ class RetryAfterMiddleware:
         self.crawler = crawler
         self.maximum = crawler.settings.getfloat("RETRY_AFTER_MAX")
         self.max_retry_times = crawler.settings.getint("RETRY_TIMES")
-        self.usual_delays: dict[str, float] = {}
+        self.waits: dict[str, tuple[float, float, float]] = {}
+        """Per slot: its own delay and jitter, and until when (``clock()``) it is to wait instead."""
+        self.clock = time.monotonic
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
@@ -118,8 +122,8 @@ class RetryAfterMiddleware:
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot = self._slot(request)
         if response.status not in self.STATUSES or b"Retry-After" not in response.headers:
-            if slot is not None and slot[0] in self.usual_delays:
-                slot[1].delay = self.usual_delays.pop(slot[0])
+            if slot is not None:
+                self._keep_waiting_or_restore(*slot)
             return response
         wait = retry_after_seconds(response.headers[b"Retry-After"].decode("latin-1"))
         if wait is None:
@@ -131,14 +135,28 @@ class RetryAfterMiddleware:
             return response
         if slot is not None:
             key, download_slot = slot
-            self.usual_delays.setdefault(key, download_slot.delay)
+            own = (download_slot.delay, getattr(download_slot, "jitter", 0.0), 0.0)
+            usual, jitter, until = self.waits.get(key, own)
+            self.waits[key] = (usual, jitter, max(until, self.clock() + wait))
             download_slot.delay = max(download_slot.delay, wait)
+            download_slot.jitter = 0.0
         logger.warning("%s answered %d: waiting %.0f s (Retry-After) before retrying %s",
                        urlparse_cached(request).netloc, response.status, wait, request.url)
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("viewworld/retry_after")
         return retry
+
+    def _keep_waiting_or_restore(self, key: str, slot: Any) -> None:
+        if key not in self.waits:
+            return
+        usual, jitter, until = self.waits[key]
+        remaining = until - self.clock()
+        if remaining > 0:
+            slot.delay = max(slot.delay, remaining)
+        else:
+            slot.delay, slot.jitter = usual, jitter
+            del self.waits[key]
 
     def _slot(self, request: Request) -> tuple[str, Any] | None:
         try:

@@ -61,6 +61,8 @@ FULL = "full"
 INCREMENTAL = "incremental"
 ONE_OFF = "one-off"
 """A crawl limited by ``since``, ``until`` or ``max_posts``: it neither reads nor advances the state."""
+LOCKED = "locked by another run"
+"""The failure of a site whose lock another run (or cluster worker) holds."""
 
 
 @dataclass

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 API_REL = "https://api.w.org/"
 NAMESPACE = "wp/v2"
 MAX_PER_PAGE = 100
+# More pages than any real site has (10 million posts): a header claiming so is not believed.
+MAX_PAGES = 100_000
 
 # Query values keep these characters readable (`include=1,2,3`, `rest_route=/wp/v2/posts`); everything
 # else is percent-encoded, notably "+" in date offsets, which WordPress would read as a space.
@@ -200,26 +202,41 @@ def is_api_index(data: object) -> bool:
 
 # Answers --------------------------------------------------------------------------------------------
 
-_TRAILING_HTML_COMMENT = re.compile(rb"\s*<!--.*?-->\s*$", re.DOTALL)
+# What PHP and plugins print around an answer's JSON: PHP's own messages (display_errors on, as HTML
+# or as text) before it, HTML (a cache plugin's comment, a PHP warning) after it.
+_LEADING_PHP_MESSAGES = re.compile(
+    rb"^(?:\s*(?:<br\s*/?>\s*)?(?:<b>)?(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards)(?:</b>)?:[^\n]*\n)+")
+_TRAILING_NOISE = re.compile(r"\s*(?:<|(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards):)")
 
 
 def loads(body: bytes) -> Any:
-    """Decodes a JSON answer, tolerating what plugins add around it (a byte-order mark, a trailing
-    HTML comment from a cache plugin). Raises ``ValueError`` when it is not JSON.
+    """Decodes a JSON answer, tolerating what plugins add around it: a byte-order mark, PHP warnings
+    printed before it, an HTML comment from a cache plugin or a PHP warning after it. Raises
+    ``ValueError`` when it is not JSON (a truncated answer included).
 
     >>> loads(b'\\xef\\xbb\\xbf{"id": 1}<!-- cached by WP Super Cache -->')
     {'id': 1}
+    >>> loads(b'[1]\\n<br />\\n<b>Warning</b>:  Undefined variable $x in <b>/wp-content/plugins/a.php</b><br />')
+    [1]
+    >>> loads(b'<br />\\n<b>Deprecated</b>:  Function create_function() is deprecated in x.php<br />\\n[2]')
+    [2]
+    >>> loads(b'[{"id": 1}, {"id"')
+    Traceback (most recent call last):
+    ...
+    json.decoder.JSONDecodeError: Expecting ':' delimiter: line 1 column 18 (char 17)
     """
     body = body.lstrip()
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
+    body = _LEADING_PHP_MESSAGES.sub(b"", body, count=1).lstrip()
     try:
         return json.loads(body)
     except ValueError:
-        trimmed = _TRAILING_HTML_COMMENT.sub(b"", body)
-        if trimmed == body:
+        text = body.decode("utf-8")
+        data, end = json.JSONDecoder().raw_decode(text)
+        if not _TRAILING_NOISE.match(text, end):
             raise
-        return json.loads(trimmed)
+        return data
 
 
 @dataclass(frozen=True)
@@ -356,15 +373,26 @@ def _single_link(field: str, href: str, resource_id: int) -> Link:
 
 
 def _term_link(post: Mapping[str, Any], taxonomy: str, href: str) -> Link | None:
+    """A taxonomy's link; when its href is no API URL (``file:``, ``data:``, garbage), the link still
+    carries the post's term ids, so that the post says which terms it could not fill.
+
+    >>> _term_link({"categories": [3, 4]}, "category", "data:application/json,[]")
+    Link(field='categories', href='data:application/json,[]', collection=None, ids=(3, 4))
+    """
     parsed = parse_api_href(href)
     if parsed is None:
-        return Link(_term_field(taxonomy), href, None, ())
+        return Link(_term_field(taxonomy), href, None, _term_ids(post.get(_TERM_FIELDS.get(taxonomy, taxonomy))))
     rest_base = parsed.collection_route.rsplit("/", 1)[-1]
     ids = post.get(_TERM_FIELDS.get(taxonomy, rest_base))
     if not isinstance(ids, list):
         return None
-    term_ids = tuple(dict.fromkeys(i for i in map(_positive_int, ids) if i))
-    return Link(_term_field(taxonomy), href, (parsed.root, parsed.collection_route), term_ids)
+    return Link(_term_field(taxonomy), href, (parsed.root, parsed.collection_route), _term_ids(ids))
+
+
+def _term_ids(ids: object) -> tuple[int, ...]:
+    if not isinstance(ids, list):
+        return ()
+    return tuple(dict.fromkeys(i for i in map(_positive_int, ids) if i))
 
 
 def _term_field(taxonomy: str) -> str:
@@ -391,7 +419,7 @@ def plausible_total_pages(total: int | None, total_pages: int, per_page: int, fi
     >>> plausible_total_pages(None, 5, 100, 7)
     False
     """
-    if total_pages < 0 or total_pages > 100_000:
+    if total_pages < 0 or total_pages > MAX_PAGES:
         return False
     if total is not None and total_pages > -(-total // per_page) + 1:
         return False

@@ -26,28 +26,30 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.connection import get_redis_from_settings
 
 from viewworld import cluster
+from viewworld.cluster import ClusterClaims
 from viewworld.arguments import CrawlArguments
 from viewworld.assembly import Batch, PostAssembler, build_post, gmt
 from viewworld.credentials import credentials_for_sites
-from viewworld.items import Post, Tombstone
+from viewworld.items import Post
 from viewworld.output import recover_part_files
-from viewworld.sites import FULL, INCREMENTAL, ONE_OFF, Site
+from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
+from viewworld.spiders.common import content_type, is_id, is_json, utc_now
+from viewworld.spiders.discovery import ApiDiscovery
+from viewworld.spiders.listing import IdListing
 from viewworld.state import SiteLocked, StateStore, parse_utc, utc_text
 from viewworld.wordpress import (
+    MAX_PAGES,
     MAX_PER_PAGE,
     ApiRoot,
     WordPressError,
-    api_root_from_html,
-    api_root_from_link_headers,
     error_from_answer,
-    fallback_api_roots,
-    is_api_index,
     loads,
     pagination,
     per_page_refused,
     plausible_total_pages,
     post_links,
 )
+
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
+
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +70,10 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
-LOCKED = "locked by another run"
-# More pages than any real site has (10 million posts): a header claiming so is not believed.
-MAX_PAGES = 100_000
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
-class WpPostsSpider(Spider):
+class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     name = "wpposts"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -138,38 +138,6 @@ class WpPostsSpider(Spider):
             yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable,
                                handle_all_statuses=True)
 
-    # 0. Cluster (REDIS_URL): claims of sites --------------------------------------------------------
-
-    def claim_request(self, origin: str) -> Request:
-        return Request(origin + "/", meta={"claim": True, "site": origin}, dont_filter=True, callback=self.parse_home)
-
-    def enqueue_claim(self, origin: str) -> None:
-        self.crawler.engine.crawl(self.claim_request(origin))
-
-    def claim(self, origin: str) -> list[Request]:
-        """This worker takes a site from the shared queue; nothing when another worker holds it."""
-        if origin in self.sites and self.sites[origin].failure != LOCKED:
-            return []
-        credentials = credentials_for_sites((origin,), single_site_variables=False)
-        site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
-        if not self.prepare(site):
-            return []
-        self.coordinator.claimed(origin)
-        return list(self.first_requests(site))
-
-    def claimed_sites(self) -> list[str]:
-        return [origin for origin, site in self.sites.items() if site.failure != LOCKED]
-
-    def active_sites(self) -> int:
-        """Sites with work left in this worker: pages or listings in flight, or posts waiting."""
-        return sum(1 for site in self.sites.values() if site.failure is None and (
-            site.listed is None or site.pages_in_flight or site.listing_in_flight
-            or self.assembler.waiting_by_site[site.origin]))
-
-    @staticmethod
-    def state_key_of(origin: str) -> str:
-        return Site(origin).state_key
-
     # 1. Lock and state ------------------------------------------------------------------------------
 
     def prepare(self, site: Site) -> bool:
@@ -211,86 +179,7 @@ class WpPostsSpider(Spider):
         logger.info("%s: %s crawl%s", site.url, site.mode, " with a deletion sweep" if site.sweep else "")
         return True
 
-    # 2. Discovery -----------------------------------------------------------------------------------
-
-    def parse_home(self, response: Response, site_id: str) -> Iterator[Request]:
-        site = self.sites[site_id]
-        site.adopt(response.url)
-        self.sites_by_key[site.key] = site
-        advertised = api_root_from_link_headers(
-            (value.decode("latin-1") for value in response.headers.getlist("Link")), response.url
-        )
-        if advertised is None and b"html" in (response.headers.get("Content-Type") or b""):
-            advertised = api_root_from_html(response.text, response.url)
-        candidates = [advertised] if advertised and site.in_scope(advertised) else []
-        candidates += [url for url in fallback_api_roots(site.url) if url not in candidates]
-        yield self.root_request(site, candidates, [])
-
-    def root_request(self, site: Site, candidates: list[str], answers: list[str]) -> Request:
-        return self.request(site, candidates[0], self.parse_root, self.root_failed, handle_all_statuses=True,
-                            cb_kwargs={"candidates": candidates[1:], "answers": answers})
-
-    def parse_root(self, response: Response, site_id: str, candidates: list[str],
-                   answers: list[str]) -> Iterator[Request]:
-        site = self.sites[site_id]
-        try:
-            index = loads(response.body) if response.status == 200 else None
-        except ValueError:
-            index = None
-        if is_api_index(index):
-            site.api_root = ApiRoot.from_url(response.url)
-            logger.info("%s: REST API at %s", site.url, site.api_root.url)
-            yield from self.check_credentials_or_start(site)
-            return
-        what = "no wp/v2 namespace (WordPress older than 4.7?)" if isinstance(index, dict) else str(
-            error_from_answer(response.status, response.body, _content_type(response)))
-        answers = [*answers, f"{response.url}: {what}"]
-        yield from self.next_root_or_give_up(site, candidates, answers)
-
-    def root_failed(self, failure: Failure) -> Iterator[Request]:
-        request = failure.request
-        site = self.sites[request.cb_kwargs["site_id"]]
-        answers = [*request.cb_kwargs["answers"], f"{request.url}: {failure.getErrorMessage()}"]
-        yield from self.next_root_or_give_up(site, request.cb_kwargs["candidates"], answers)
-
-    def next_root_or_give_up(self, site: Site, candidates: list[str], answers: list[str]) -> Iterator[Request]:
-        if candidates:
-            yield self.root_request(site, candidates, answers)
-        else:
-            self.give_up(site, "no WordPress REST API found (" + "; ".join(answers) + ")")
-
-    def site_unreachable(self, failure: Failure) -> None:
-        site = self.sites[failure.request.cb_kwargs["site_id"]]
-        self.give_up(site, f"unreachable: {failure.getErrorMessage()}")
-
-    def give_up(self, site: Site, reason: str, stat: str = "viewworld/sites_failed") -> None:
-        site.failure = reason
-        logger.error("%s: cannot be crawled: %s", site.url, reason)
-        self.crawler.stats.inc_value(stat)
-
-    def check_credentials_or_start(self, site: Site) -> Iterator[Request]:
-        if site.credentials is None:
-            yield self.posts_request(site, 1)
-            return
-        assert site.api_root is not None
-        yield self.request(site, site.api_root.endpoint("/wp/v2/users/me", {"_fields": "id,slug"}),
-                           self.parse_credentials_check, self.credentials_check_failed, authorized=True)
-
-    def parse_credentials_check(self, response: Response, site_id: str) -> Iterator[Request]:
-        site = self.sites[site_id]
-        if response.status != 200:
-            error = error_from_answer(response.status, response.body, _content_type(response))
-            logger.warning("%s: the %s was not accepted (%s); revisions are skipped",
-                           site.url, site.credentials, error)
-            site.credentials = None
-        yield self.posts_request(site, 1)
-
-    def credentials_check_failed(self, failure: Failure) -> Iterator[Request]:
-        site = self.sites[failure.request.cb_kwargs["site_id"]]
-        logger.warning("%s: could not check the %s (%s); revisions are skipped",
-                       site.url, site.credentials, failure.getErrorMessage())
-        site.credentials = None
-        yield self.posts_request(site, 1)
+    # 2. Discovery: viewworld/spiders/discovery.py ----------------------------------------------------
 
     # 3. The walk ------------------------------------------------------------------------------------
 
@@ -318,7 +207,7 @@ class WpPostsSpider(Spider):
     def parse_posts_page(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
         site = self.sites[site_id]
         site.pages_in_flight -= 1
-        if page == 1 and site.root_remembered and not _is_json(response):
+        if page == 1 and site.root_remembered and not is_json(response):
             yield from self.rediscover(site, response)
             return
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
@@ -335,7 +224,7 @@ class WpPostsSpider(Spider):
             if page:
                 yield from self.schedule_more_pages(site, response, page, len(posts), site.per_page,
                                                     self.page_limit(site), self.posts_request)
-            now = _utc_now()
+            now = utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
         yield from self.after_page(site)
@@ -349,27 +238,27 @@ class WpPostsSpider(Spider):
     def rediscover(self, site: Site, response: Response) -> Iterator[Request]:
         """The remembered API root no longer answers: discover it again."""
         logger.warning("%s: the remembered API root %s did not answer (%s); discovering it again", site.url,
-                       response.url, error_from_answer(response.status, response.body, _content_type(response)))
+                       response.url, error_from_answer(response.status, response.body, content_type(response)))
         site.root_remembered, site.api_root = False, None
         yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable, handle_all_statuses=True)
 
     def read_list(self, site: Site, response: Response, what: str) -> list[dict[str, Any]] | None:
         if response.status != 200:
-            error = error_from_answer(response.status, response.body, _content_type(response))
+            error = error_from_answer(response.status, response.body, content_type(response))
             if error.code != PAGE_PAST_THE_END:
                 self.page_lost(site, response.url, f"{what}: {error}")
             return None
         try:
             answer = loads(response.body)
         except ValueError:
-            answer = error_from_answer(200, response.body, _content_type(response))
+            answer = error_from_answer(200, response.body, content_type(response))
         if not isinstance(answer, list):
             self.page_lost(site, response.url, f"{what}: {answer if isinstance(answer, WordPressError) else 'not a list'}")
             return None
         total = pagination(response.headers.to_unicode_dict(), response.url).total
         if total is not None and what == "posts page":
             site.totals.add(total)
-        return [item for item in answer if isinstance(item, dict) and _is_id(item.get("id"))]
+        return [item for item in answer if isinstance(item, dict) and is_id(item.get("id"))]
 
     def schedule_more_pages(self, site: Site, response: Response, page: int, count: int, per_page: int,
                             limit: int, make_request: Any) -> Iterator[Request]:
@@ -418,76 +307,7 @@ class WpPostsSpider(Spider):
             yield from self.list_ids_or_finish(site)
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 
-    # 5. Listing ids: what the walk missed, what was deleted -----------------------------------------
-
-    def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
-        complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
-        if site.mode == ONE_OFF and self.arguments.max_posts or complete_walk:
-            site.listed = dict.fromkeys(site.post_ids) if complete_walk else {}
-            yield from self.tombstones(site)
-            return
-        if site.walk_is_consistent and not site.sweep:
-            site.listed = {}
-            return
-        site.listed = {}
-        logger.info("%s: listing ids (%s)", site.url, "deletion sweep" if site.sweep else
-                    "the post count moved during the walk")
-        yield self.listing_request(site, 1)
-
-    def listing_request(self, site: Site, page: int) -> Request:
-        assert site.api_root is not None
-        params: dict[str, object] = {"per_page": site.per_page, "page": page, "orderby": "id", "order": "asc",
-                                     "_fields": "id,modified_gmt"}
-        if not site.sweep:
-            params.update(self.posts_filter(site))
-        site.listing_in_flight += 1
-        return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_listing,
-                            self.listing_failed, cb_kwargs={"page": page})
-
-    def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
-        site = self.sites[site_id]
-        if site.listed is None:
-            return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
-        site.listing_in_flight -= 1
-        listed = self.read_list(site, response, "id listing")
-        if listed is None:
-            site.listing_lost = site.listing_lost or response.status != 400
-        else:
-            assert site.listed is not None
-            site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
-            yield from self.schedule_more_pages(site, response, page, len(listed), site.per_page, MAX_PAGES,
-                                                self.listing_request)
-        if site.listing_in_flight == 0:
-            yield from self.listing_done(site)
-
-    def listing_failed(self, failure: Failure) -> Iterator[Any]:
-        site = self.sites[failure.request.cb_kwargs["site_id"]]
-        if site.listed is None:
-            return
-        site.listing_in_flight -= 1
-        site.listing_lost = True
-        self.page_lost(site, failure.request.url, f"id listing: {failure.getErrorMessage()}")
-        if site.listing_in_flight == 0:
-            yield from self.listing_done(site)
-
-    def listing_done(self, site: Site) -> Iterator[Any]:
-        missing = site.missing_from_walk()
-        if missing:
-            logger.info("%s: the listing found %d posts the walk did not show; fetching them", site.url,
-                        len(missing))
-            self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
-        for start in range(0, len(missing), site.per_page):
-            yield self.posts_request(site, 0, include=missing[start:start + site.per_page])
-        yield from self.tombstones(site)
-        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
-
-    def tombstones(self, site: Site) -> Iterator[Tombstone]:
-        if not site.sweep:
-            return
-        now = _utc_now()
-        for post_id in site.deleted():
-            site.tombstones.append(post_id)
-            yield Tombstone(site.key, post_id, True, now)
+    # 5. Listing ids, what the walk missed and what was deleted: viewworld/spiders/listing.py ---------
 
     # 4. Linked resources ----------------------------------------------------------------------------
 
@@ -509,7 +329,7 @@ class WpPostsSpider(Spider):
                 self.assembler.resolve(batch, resources)
                 yield from self.assembled()
                 return
-        self.linked_failed(batch, error_from_answer(response.status, response.body, _content_type(response)))
+        self.linked_failed(batch, error_from_answer(response.status, response.body, content_type(response)))
         yield from self.assembled()
 
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
@@ -556,7 +376,7 @@ class WpPostsSpider(Spider):
                 logger.error("%s: the API listed no post at all", site.url)
                 stats.inc_value("viewworld/sites_empty")
             if site.mode != ONE_OFF:
-                state = site.next_state(finished, _utc_now())
+                state = site.next_state(finished, utc_now())
                 state.resources = self.assembler.known_resources(site)
                 self.store.save(state)
         self.store.unlock_all()
@@ -582,18 +402,3 @@ class WpPostsSpider(Spider):
         site = self.sites.get(site_origin)
         return None if site is None else site.credentials
 
-
-def _utc_now() -> str:
-    return utc_text(datetime.now(UTC))
-
-
-def _content_type(response: Response) -> str:
-    return (response.headers.get("Content-Type") or b"").decode("latin-1")
-
-
-def _is_json(response: Response) -> bool:
-    return response.status in (200, 400) and response.body.lstrip()[:1] in (b"[", b"{", b"\xef")
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -1,0 +1,113 @@
+"""Phase 5 of ``wpposts``: listing a site's public ids (``_fields=id,modified_gmt``, 100 a page).
+
+A full walk whose ``X-WP-Total`` did not move and matches what was seen needs no listing; otherwise,
+and when a deletion sweep is due, the ids are listed at the end of the walk: posts the walk did not
+show are fetched by ``include=``, and posts written before that are no longer public get a tombstone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+
+from viewworld.assembly import gmt
+from viewworld.items import Tombstone
+from viewworld.sites import FULL, ONE_OFF
+from viewworld.spiders.common import utc_now
+from viewworld.wordpress import MAX_PAGES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from viewworld.sites import Site
+
+logger = logging.getLogger(__name__)
+
+
+class IdListing:
+    """Callbacks of the spider (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`)."""
+
+    sites: dict[str, Site]
+    crawler: Any
+    arguments: Any
+    request: Any
+    posts_request: Any
+    posts_filter: Any
+    read_list: Any
+    schedule_more_pages: Any
+    page_lost: Any
+    assembled: Any
+
+    def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
+        complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
+        if site.mode == ONE_OFF and self.arguments.max_posts or complete_walk:
+            site.listed = dict.fromkeys(site.post_ids) if complete_walk else {}
+            yield from self.tombstones(site)
+            return
+        if site.walk_is_consistent and not site.sweep:
+            site.listed = {}
+            return
+        site.listed = {}
+        logger.info("%s: listing ids (%s)", site.url, "deletion sweep" if site.sweep else
+                    "the post count moved during the walk")
+        yield self.listing_request(site, 1)
+
+    def listing_request(self, site: Site, page: int) -> Request:
+        assert site.api_root is not None
+        params: dict[str, object] = {"per_page": site.per_page, "page": page, "orderby": "id", "order": "asc",
+                                     "_fields": "id,modified_gmt"}
+        if not site.sweep:
+            params.update(self.posts_filter(site))
+        site.listing_in_flight += 1
+        return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_listing,
+                            self.listing_failed, cb_kwargs={"page": page})
+
+    def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
+        site = self.sites[site_id]
+        if site.listed is None:
+            return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
+        site.listing_in_flight -= 1
+        listed = self.read_list(site, response, "id listing")
+        if listed is None:
+            site.listing_lost = site.listing_lost or response.status != 400
+        else:
+            assert site.listed is not None
+            site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
+            yield from self.schedule_more_pages(site, response, page, len(listed), site.per_page, MAX_PAGES,
+                                                self.listing_request)
+        if site.listing_in_flight == 0:
+            yield from self.listing_done(site)
+
+    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        site = self.sites[failure.request.cb_kwargs["site_id"]]
+        if site.listed is None:
+            return
+        site.listing_in_flight -= 1
+        site.listing_lost = True
+        self.page_lost(site, failure.request.url, f"id listing: {failure.getErrorMessage()}")
+        if site.listing_in_flight == 0:
+            yield from self.listing_done(site)
+
+    def listing_done(self, site: Site) -> Iterator[Any]:
+        missing = site.missing_from_walk()
+        if missing:
+            logger.info("%s: the listing found %d posts the walk did not show; fetching them", site.url,
+                        len(missing))
+            self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
+        for start in range(0, len(missing), site.per_page):
+            yield self.posts_request(site, 0, include=missing[start:start + site.per_page])
+        yield from self.tombstones(site)
+        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+
+    def tombstones(self, site: Site) -> Iterator[Tombstone]:
+        if not site.sweep:
+            return
+        now = utc_now()
+        for post_id in site.deleted():
+            site.tombstones.append(post_id)
+            yield Tombstone(site.key, post_id, True, now)
