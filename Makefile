@@ -12,6 +12,12 @@ test:
 	scripts/install-system-packages.sh
 	.venv/bin/python -m pytest
 
+# The benchmark (bench/run.py; not part of make test: ~25 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
+bench:
+	scripts/venv.sh --test
+	scripts/install-system-packages.sh
+	.venv/bin/python bench/run.py
+
 venv:
 	scripts/venv.sh --test
 
