@@ -57,7 +57,7 @@ def start_worker(output_dir: Path, redis: str, name: str, *arguments: str,
     for argument in arguments:
         command += ["-a", argument]
     all_settings = {**FAST, "REDIS_URL": redis, "OUTPUT_DIR": str(output_dir), "CLUSTER_SITES_PER_WORKER": "1",
-                    "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "LOG_FILE": str(output_dir / f"{name}.log")} | (settings or {})
+                    "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "CLUSTER_WORKER_TIMEOUT": "8", "LOG_FILE": str(output_dir / f"{name}.log")} | (settings or {})
     for setting, value in all_settings.items():
         command += ["-s", f"{setting}={value}"]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -52,10 +52,8 @@ warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module=r"sc
 logger = logging.getLogger(__name__)
 
 PREFIX = "viewworld"
-LOCK_TTL_MS = 30_000
+LOCK_TTL_MS = 120_000
 HEARTBEAT_SECONDS = 1.0
-# A worker whose heartbeat is older than this is dead: its sites go back to the queue.
-WORKER_TIMEOUT_SECONDS = 10.0
 
 
 def configure(settings: BaseSettings) -> None:
@@ -175,6 +173,8 @@ class ClusterCoordinator:
         self.crawler = crawler
         self.server = get_redis_from_settings(crawler.settings)
         self.max_idle = crawler.settings.getfloat("MAX_IDLE_TIME_BEFORE_CLOSE")
+        # A worker whose heartbeat is older than this is dead: its sites go back to the queue.
+        self.worker_timeout = crawler.settings.getfloat("CLUSTER_WORKER_TIMEOUT")
         self.idle_since: float | None = None
         self.task: Any = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -222,7 +222,7 @@ class ClusterCoordinator:
         """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many."""
         now, recovered = time.time(), 0
         workers = {name.decode(): json.loads(value) for name, value in self.server.hgetall(f"{PREFIX}:workers").items()}
-        dead = {name for name, beat in workers.items() if now - beat["at"] > WORKER_TIMEOUT_SECONDS}
+        dead = {name for name, beat in workers.items() if now - beat["at"] > self.worker_timeout}
         for site, worker in self.server.hgetall(f"{PREFIX}:inflight").items():
             worker_name = worker.decode()
             if worker_name in dead or worker_name not in workers:

@@ -59,9 +59,11 @@ INCREMENTAL_OVERLAP = 3600
 DELETION_SWEEP_INTERVAL = 86400
 
 # Cluster (on when REDIS_URL is set, e.g. -s REDIS_URL=redis://127.0.0.1:6379/0): how many sites one
-# worker crawls at once, and how long the whole cluster must have been idle before a worker closes.
+# worker crawls at once, how long the whole cluster must have been idle before a worker closes, and how
+# old a worker's heartbeat (every second) may get before its sites are given to others.
 CLUSTER_SITES_PER_WORKER = 4
 MAX_IDLE_TIME_BEFORE_CLOSE = 10
+CLUSTER_WORKER_TIMEOUT = 60
 
 # Progress: one log line per site every PROGRESS_INTERVAL seconds (0 turns it off), and a summary at the end.
 PROGRESS_INTERVAL = 30.0

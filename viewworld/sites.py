@@ -85,6 +85,7 @@ class Site:
     totals: set[int] = field(default_factory=set)
     """``X-WP-Total`` of every posts page: more than one value means posts came or went mid-walk."""
     pages: int = 0
+    flushed_once: bool = False
     pages_in_flight: int = 0
     pages_lost: int = 0
     post_ids: set[int] = field(default_factory=set)

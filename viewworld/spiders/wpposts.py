@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 # Linked resources go before further posts pages, so that posts complete (and leave memory) early.
 BATCH_PRIORITY = 10
+EARLY_FLUSH_MIN_PAGES = 5
 # Error answers whose JSON names what WordPress said; other statuses are retried or fail as usual.
 WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 # Errors a site's security settings give on purpose: the field stays empty, with a warning, not an error.
@@ -305,7 +306,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         walk_done = site.pages_in_flight == 0 and site.listed is None and site.failure is None
         if walk_done and site.api_root is not None:
             yield from self.list_ids_or_finish(site)
-        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+        # On a site of many pages, the first page's partial batches go at once: they name most of its
+        # authors and terms (and many of its images), so later posts complete as their pages arrive and
+        # cleaning runs while pages download, not all at the end. Later partial batches wait to fill up.
+        many_pages = (site.total or 0) > EARLY_FLUSH_MIN_PAGES * site.per_page
+        first_page = site.pages == 1 and not site.flushed_once and many_pages
+        site.flushed_once = site.flushed_once or first_page
+        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 or first_page else None)
 
     # 5. Listing ids, what the walk missed and what was deleted: viewworld/spiders/listing.py ---------
 
