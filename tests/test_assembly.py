@@ -204,3 +204,20 @@ def test_a_post_without_linked_resources_is_ready_at_once(site, seed_post):
     [post] = assembler.ready()
     assert post.id == 1136 and post.site == "www.viewworld.org"
     assert post.date_gmt == "2022-01-03T16:25:57Z" and post.modified_gmt == "2022-01-03T16:26:05Z"
+
+
+def test_only_the_newest_images_are_kept_so_memory_stays_flat(site, seed_post, monkeypatch):
+    monkeypatch.setattr("viewworld.assembly.MEDIA_KEPT", 2)
+    assembler = PostAssembler(batch_size=1)
+    for post_id in (1, 2, 3):
+        add(assembler, site, variant(seed_post, post_id, 100 + post_id, [8]))
+    for batch in assembler.batches(flush=True):
+        resource = {"media": {**MEDIA, "id": batch.ids[0]}, "users": USER, "categories": CATEGORY}
+        assembler.resolve(batch, [resource[batch.collection[1].rsplit("/", 1)[1]]])
+    assert [post.featured_media["id"] for post in assembler.ready()] == [101, 102, 103]
+    add(assembler, site, variant(seed_post, 4, 104, [8]))
+    [batch] = assembler.batches(flush=True)
+    assembler.resolve(batch, [{**MEDIA, "id": 104}])  # the oldest, 101, is forgotten now
+    add(assembler, site, variant(seed_post, 5, 101, [8]))  # and asked again
+    [batch] = assembler.batches(flush=True)
+    assert batch.ids == (101,)

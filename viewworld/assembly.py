@@ -13,6 +13,7 @@ answers back.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ _FIELDS = {
     "categories": "id,name,slug,parent",
 }
 _TERM_FIELDS = "id,name,slug"
+# Images are mostly one per post: keeping every one for the whole crawl would hold ~1 KB a post (100 MB
+# at 100,000 posts). The newest are kept; an image a later post shares with an old one is asked again.
+MEDIA_KEPT = 5000
 _REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
@@ -67,6 +71,8 @@ class _Collection:
     failed: dict[int, str] = field(default_factory=dict)
     queued: list[int] = field(default_factory=list)
     requested: set[int] = field(default_factory=set)
+    pinned: Counter[int] = field(default_factory=Counter)
+    """Ids that posts not yet finished link to: never forgotten."""
     closed: str | None = None
     """Why the whole collection is unavailable (``/users`` closed by a security plugin), if it is."""
 
@@ -92,6 +98,7 @@ class PostAssembler:
             if link.collection is None or not site.in_scope(link.collection[0].base):
                 continue
             collection = self._collection(link.collection, link.field, site)
+            collection.pinned.update(link.ids)
             for resource_id in link.ids:
                 if resource_id in collection.resolved or resource_id in collection.failed or collection.closed:
                     continue
@@ -129,6 +136,9 @@ class PostAssembler:
             if resource_id not in collection.resolved:
                 collection.failed[resource_id] = "not returned by WordPress (deleted or not public)"
             self._release_waiting(batch.collection, resource_id)
+        if collection.field == "featured_media":
+            _forget_oldest(collection.resolved, collection.pinned, MEDIA_KEPT)
+            _forget_oldest(collection.failed, collection.pinned, MEDIA_KEPT)
 
     def fail(self, batch: Batch, reason: str, *, whole_collection: bool = False) -> None:
         """A batch failed for good; ``whole_collection`` when no batch of that collection can succeed."""
@@ -223,6 +233,12 @@ class PostAssembler:
         post = pending.post
         for link in pending.links:
             values = self._link_values(pending, link)
+            if link.collection in self._collections:
+                pinned = self._collections[link.collection].pinned
+                pinned.subtract(link.ids)
+                for resource_id in link.ids:
+                    if pinned[resource_id] <= 0:
+                        del pinned[resource_id]
             if link.field == "featured_media":
                 post.featured_media = values[0] if values else None
             elif link.field == "author":
@@ -255,6 +271,12 @@ class PostAssembler:
                 reason = collection.closed or collection.failed.get(resource_id, "not fetched")
                 post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}")
         return values
+
+
+def _forget_oldest(entries: dict[int, Any], pinned: Counter[int], keep: int) -> None:
+    for resource_id in list(itertools.islice(entries, max(0, len(entries) - keep))):
+        if not pinned[resource_id]:
+            del entries[resource_id]
 
 
 def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
