@@ -52,12 +52,12 @@ def scrapy_command() -> list[str]:
 
 
 def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = None,
-          env: dict[str, str] | None = None, timeout: float = 300) -> Crawl:
+          env: dict[str, str] | None = None, options: tuple[str, ...] = (), timeout: float = 300) -> Crawl:
     """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir -s STATE_DIR=output_dir/state``;
     ``arguments`` are ``name=value``. Crawls with the same ``output_dir`` share their state."""
     output_dir.mkdir(parents=True, exist_ok=True)
     log_file = output_dir / f"crawl-{len(list(output_dir.glob('crawl-*.log')))}.log"
-    command = [*scrapy_command(), "crawl", "wpposts"]
+    command = [*scrapy_command(), "crawl", "wpposts", *options]
     for argument in arguments:
         command += ["-a", argument]
     for name, value in ({**FAST, "OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"),

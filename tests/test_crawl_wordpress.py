@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -169,3 +170,14 @@ def test_a_wrong_application_password_is_said_in_one_line_and_the_crawl_goes_on(
     warnings = [line for line in result.log.splitlines() if "was not accepted" in line]
     assert len(warnings) == 1 and "wrong password" not in warnings[0]
     assert all(item["revisions"]["items"] is None for item in result.items())
+
+
+def test_scrapy_feed_options_keep_working_beside_our_files(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    feed = tmp_path / "sample.jsonl"
+    result = crawl(tmp_path, f"site={site.url}", "max_posts=5", options=("-O", str(feed)))
+    assert result.exit_code == 0, result.log[-3000:]
+    fed = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    assert sorted(item["id"] for item in fed) == sorted(item["id"] for item in result.items())
+    assert len(fed) == 5
+    assert_valid_records(fed)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
 from scrapy.utils.asyncio import create_looping_call
-from scrapy_redis.connection import get_redis_from_settings
+from scrapy_redis.connection import get_redis
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from viewworld.credentials import credentials_for_sites
@@ -70,6 +70,11 @@ def configure(settings: BaseSettings) -> None:
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["viewworld.cluster.ClusterCoordinator"] = 600
     settings.set("EXTENSIONS", extensions, priority="spider")
+
+
+def redis_client(settings: BaseSettings) -> Any:
+    """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it."""
+    return get_redis(url=settings["REDIS_URL"])
 
 
 def worker_name() -> str:
@@ -171,7 +176,7 @@ class ClusterCoordinator:
         if not crawler.settings.get("REDIS_URL"):
             raise NotConfigured
         self.crawler = crawler
-        self.server = get_redis_from_settings(crawler.settings)
+        self.server = redis_client(crawler.settings)
         self.max_idle = crawler.settings.getfloat("MAX_IDLE_TIME_BEFORE_CLOSE")
         # A worker whose heartbeat is older than this is dead: its sites go back to the queue.
         self.worker_timeout = crawler.settings.getfloat("CLUSTER_WORKER_TIMEOUT")

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
-from scrapy_redis.connection import get_redis_from_settings
 
 from viewworld import cluster
 from viewworld.cluster import ClusterClaims
@@ -110,7 +109,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         spider.clustered = bool(settings.get("REDIS_URL"))
         if spider.clustered:
             spider.worker = cluster.worker_name()
-            spider.store = cluster.RedisStateStore(get_redis_from_settings(settings), spider.worker)
+            spider.store = cluster.RedisStateStore(cluster.redis_client(settings), spider.worker)
         else:
             spider.store = StateStore(Path(settings["STATE_DIR"]))
         spider.output_dir = Path(settings["OUTPUT_DIR"])
