@@ -17,6 +17,8 @@ bench:
 	scripts/venv.sh --test
 	scripts/install-system-packages.sh
 	.venv/bin/python bench/run.py
+	.venv/bin/python -m pip install -q -r bench/requirements-cleaning.txt
+	.venv/bin/python bench/cleaning.py
 
 venv:
 	scripts/venv.sh --test

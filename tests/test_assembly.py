@@ -221,3 +221,23 @@ def test_only_the_newest_images_are_kept_so_memory_stays_flat(site, seed_post, m
     add(assembler, site, variant(seed_post, 5, 101, [8]))  # and asked again
     [batch] = assembler.batches(flush=True)
     assert batch.ids == (101,)
+
+
+def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):
+    del seed_post["_links"]
+    seed_post["yoast_head_json"] = {"og_locale": "pt_BR"}
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    [post] = assembler.ready()
+    assert post.language == "pt_BR"
+
+
+def test_a_date_that_is_not_a_date_is_null_with_an_error(site, seed_post):
+    del seed_post["_links"]
+    seed_post["date_gmt"] = "yesterday"
+    seed_post["modified_gmt"] = "2024-01-01T02:00:00+02:00"
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    [post] = assembler.ready()
+    assert (post.date_gmt, post.modified_gmt) == (None, "2024-01-01T00:00:00Z")
+    assert [error["field"] for error in post.errors] == ["date_gmt"]

@@ -17,6 +17,10 @@ from viewworld.cleaning import (
     html_to_text,
     inline_text,
 )
+from viewworld.items import Post
+from viewworld.markdown import html_to_markdown
+from viewworld.pipelines import CleaningPipeline
+from viewworld.text import reading_time_minutes
 
 SEED_POST = json.loads((Path(__file__).parent / "data" / "seed_post.json").read_text(encoding="utf-8"))
 POST_URL = "https://www.viewworld.org/2021/12/31/us-and-russia/"
@@ -579,3 +583,73 @@ def test_fragments_of_markup_give_best_effort_output(html):
     clean_content(html, POST_URL)
     html_to_text(html)
     inline_text(html)
+
+
+# Emoji images, Unicode spaces, plugin boxes
+
+
+def test_emoji_and_smiley_images_are_their_alt_text_not_images():
+    html = (
+        '<p>Goal <img draggable="false" role="img" class="emoji" alt="⚽" src="https://s.w.org/images/core/emoji/14.0.0/svg/26bd.svg">'
+        ' at last <img class="wp-smiley" alt=":-)" src="/wp-includes/images/smilies/simple-smile.png"></p>'
+    )
+    cleaned = clean_content(html, POST_URL)
+    assert (cleaned.text, cleaned.images, cleaned.html) == ("Goal ⚽ at last :-)", [], "<p>Goal ⚽ at last :-)</p>")
+
+
+def test_every_unicode_space_is_collapsed_to_one_space():
+    assert clean("<p>1\u202f000\u3000km\u2009and\u00a0 more</p>") == "1 000 km and more"
+
+
+def test_elementor_share_buttons_and_newsletter_forms_are_removed():
+    html = (
+        '<p>Text</p><div class="elementor-element elementor-widget elementor-widget-share-buttons"><span>Facebook</span></div>'
+        '<div class="tnp tnp-subscription"><p>Subscribe to our newsletter</p></div>'
+        '<div id="mailpoet_form_3" class="mailpoet_form"><h2>Never miss a story</h2></div>'
+    )
+    assert clean(html) == "Text"
+
+
+# Language and reading time
+
+
+def test_language_is_the_lang_of_the_element_holding_all_the_content():
+    assert clean_content('<!-- wp:group --><div lang="pt_BR"><p>Olá</p><p>Tchau</p></div>', POST_URL).language == "pt-BR"
+    assert clean_content('<div lang="fr"><p>Bonjour</p></div><script>x()</script>', POST_URL).language == "fr"
+
+
+def test_language_is_none_when_the_markup_does_not_say_it_for_all_the_content():
+    assert clean_content('<p lang="fr">Bonjour</p><p>Hello</p>', POST_URL).language is None
+    assert clean_content('<div lang="fr"><p>Bonjour</p></div>Hello', POST_URL).language is None
+    assert clean_content('<div lang="not a language"><p>x</p></div>', POST_URL).language is None
+
+
+def test_reading_time_is_238_words_a_minute_rounded_up():
+    assert [reading_time_minutes(words) for words in (0, 1, 238, 239, 990)] == [0, 1, 1, 2, 5]
+
+
+# Markdown
+
+
+def test_markdown_of_cleaned_html_keeps_headings_links_lists_tables_and_code():
+    html = clean_content(
+        '<h2>Talks</h2><p>In <a href="/geneva/">Geneva</a>.</p><ul><li>One</li><li>Two</li></ul>'
+        '<table><thead><tr><th>City</th><th>Day</th></tr></thead><tbody><tr><td>Oslo</td><td>9</td></tr></tbody></table>'
+        '<pre><code>&lt;div&gt;</code></pre>',
+        POST_URL,
+    ).html
+    assert html_to_markdown(html) == (
+        "## Talks\n\nIn [Geneva](https://www.viewworld.org/geneva/).\n\n- One\n- Two\n\n"
+        "| City | Day |\n| --- | --- |\n| Oslo | 9 |\n\n```\n<div>\n```"
+    )
+
+
+def test_cleaning_pipeline_fills_reading_time_language_and_markdown_when_asked():
+    post = Post(site="www.viewworld.org", id=1, url=POST_URL, api_url=None, slug=None, status=None, type=None,
+                format=None, sticky=False, protected=False, title="T", date=None, date_gmt=None, modified=None,
+                modified_gmt=None, author=None, content_html="<p>Hello <b>world</b></p>", language="en_GB")
+    CleaningPipeline(content_markdown=True).process_item(post)
+    assert (post.reading_time_minutes, post.language, post.content_markdown) == (1, "en-GB", "Hello **world**")
+    post.content_html, post.language = '<div lang="cy"><p>Helo</p></div>', "en_GB"
+    CleaningPipeline().process_item(post)
+    assert (post.language, post.content_markdown) == ("cy", None)

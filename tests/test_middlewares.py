@@ -80,11 +80,19 @@ def test_retry_after_makes_the_site_slot_wait_capped_then_restores_its_delay(sta
     crawler = crawler_with_spider()
     slot = fake_engine(crawler)
     middleware = RetryAfterMiddleware(crawler)
+    now = [1000.0]
+    middleware.clock = lambda: now[0]
     request = Request(f"{SITE}/wp-json/wp/v2/posts")
     retry = middleware.process_response(request, Response(request.url, status=status, request=request,
                                                           headers={"Retry-After": "3600"}))
     assert isinstance(retry, Request) and retry.meta["retry_times"] == 1
     assert slot.delay == 30  # RETRY_AFTER_MAX
+    # An answer to a request that was already in flight (or AutoThrottle) does not cut the wait short.
+    now[0] += 10
+    slot.delay = 0.1
+    middleware.process_response(request, Response(request.url, status=200, request=request))
+    assert slot.delay == 20
+    now[0] += 21
     middleware.process_response(retry, Response(retry.url, status=200, request=retry))
     assert slot.delay == 0.25
 

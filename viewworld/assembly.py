@@ -14,6 +14,8 @@ answers back.
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -258,7 +260,10 @@ class PostAssembler:
             post.add_error(link.field, link.href, "the link points outside the site; not followed")
             return []
         if link.collection is None:
-            reason = "the link does not point at this resource (WordPress points a deleted resource at the API root)"
+            if parse_api_href(link.href) is None:
+                reason = "the link is not a URL of this site's API; not followed"
+            else:
+                reason = "the link does not point at this resource (WordPress points a deleted resource at the API root)"
             if link.ids:
                 post.add_error(link.field, link.href, reason)
             return []
@@ -287,7 +292,7 @@ def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
     self_link = first_href(links, "self") or {}
     revisions = post_revisions(raw)
     author_id = _int_or_none(raw.get("author"))
-    return Post(
+    post = Post(
         site=site.key,
         id=raw["id"],
         url=_text_or_none(raw.get("link")),
@@ -299,9 +304,9 @@ def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
         sticky=raw.get("sticky") is True,
         protected=content.get("protected") is True,
         title=_rendered(raw.get("title")),
-        date=_text_or_none(raw.get("date")),
+        date=local_moment(raw.get("date")),
         date_gmt=gmt(raw.get("date_gmt")),
-        modified=_text_or_none(raw.get("modified")),
+        modified=local_moment(raw.get("modified")),
         modified_gmt=gmt(raw.get("modified_gmt")),
         # Filled in by the assembler; these stand when the link is missing altogether.
         author={"id": author_id, "name": public_author_name(raw), "slug": None} if author_id else None,
@@ -310,6 +315,21 @@ def build_post(site: Site, raw: dict[str, Any], crawled_at: str) -> Post:
         revisions={"count": revisions.count, "latest_id": revisions.latest_id, "items": None},
         crawled_at=crawled_at,
     )
+    post.language = wordpress_locale(raw)
+    for name in ("date", "date_gmt", "modified", "modified_gmt"):
+        if raw.get(name) is not None and getattr(post, name) is None:
+            post.add_error(name, post.api_url or "", f"not a date: {str(raw[name])[:60]!r}")
+    return post
+
+
+def wordpress_locale(raw: dict[str, Any]) -> str | None:
+    """The post's locale as WordPress plugins state it (Yoast's ``og_locale``, Polylang's ``lang``); the
+    cleaning pipeline prefers a ``lang`` on the content and normalizes either to BCP 47."""
+    yoast = raw.get("yoast_head_json") if isinstance(raw.get("yoast_head_json"), dict) else {}
+    for value in (yoast.get("og_locale"), raw.get("lang")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def public_author_name(raw: dict[str, Any]) -> str | None:
@@ -368,11 +388,32 @@ def _revision(resource: dict[str, Any]) -> dict[str, Any]:
 _SUMMARIES = {"featured_media": _media, "author": _user, "categories": _category}
 
 
+_LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
 def gmt(value: object) -> str | None:
-    """WordPress's ``*_gmt`` dates carry no offset; ours say so with ``Z``."""
-    if not isinstance(value, str) or not value:
+    """WordPress's ``*_gmt`` dates carry no offset; ours say so with ``Z``. A value with an offset is
+    converted to UTC; anything that is not a date is None.
+
+    >>> gmt("2022-01-03T16:25:57"), gmt("2024-01-01T02:00:00+02:00"), gmt("yesterday")
+    ('2022-01-03T16:25:57Z', '2024-01-01T00:00:00Z', None)
+    """
+    if not isinstance(value, str):
         return None
-    return value if value.endswith("Z") else value + "Z"
+    if _LOCAL_MOMENT.match(value):
+        return value + "Z"
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_moment(value: object) -> str | None:
+    """A site-time date as WordPress gives it (``2022-01-03T12:25:57``), else None."""
+    return value if isinstance(value, str) and _LOCAL_MOMENT.match(value) else None
 
 
 def _rendered(value: object) -> str:

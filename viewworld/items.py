@@ -6,7 +6,10 @@ describes it.
 
 A :class:`Post` leaves the spider with WordPress's rendered HTML in ``title``, ``excerpt_text`` and
 ``content_html``; the cleaning pipeline turns those into text and sanitized HTML and fills the
-fields derived from the content (``content_text``, ``links``, ``images``, ``embeds``, ``word_count``).
+fields derived from the content (``content_text``, ``links``, ``images``, ``embeds``, ``word_count``,
+``reading_time_minutes``, ``language``, and ``content_markdown`` when ``CONTENT_MARKDOWN`` is on). The
+spider may set ``language`` to what WordPress says (a Yoast ``og_locale``, Polylang's ``lang``); the
+pipeline keeps it when the markup says nothing.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class Post:
     images: list[dict[str, Any]] = field(default_factory=list)
     embeds: list[dict[str, Any]] = field(default_factory=list)
     word_count: int = 0
+    reading_time_minutes: int = 0
+    language: str | None = None
+    content_markdown: str | None = None
     revisions: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     crawled_at: str = ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,11 +11,15 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import _schedule_coro
 
-from viewworld.cleaning import clean_content, html_to_text, inline_text
+from viewworld.cleaning import clean_content, html_to_text, inline_text, normalize_language
 from viewworld.items import Post
+from viewworld.markdown import html_to_markdown
 from viewworld.output import JsonLinesFile, new_run_id, run_stamp
+from viewworld.text import reading_time_minutes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
@@ -22,7 +27,20 @@ logger = logging.getLogger(__name__)
 
 
 class CleaningPipeline:
-    """Turns WordPress's rendered HTML into text and sanitized HTML (see ``viewworld.cleaning``)."""
+    """Turns WordPress's rendered HTML into text and sanitized HTML (see ``viewworld.cleaning``),
+    and into Markdown too with ``CONTENT_MARKDOWN`` on (markdownify, about ten times the cost of
+    the rest of the cleaning)."""
+
+    def __init__(self, content_markdown: bool = False) -> None:
+        self.html_to_markdown: Callable[[str], str] | None = None
+        if content_markdown:
+            if importlib.util.find_spec("markdownify") is None:
+                raise RuntimeError("CONTENT_MARKDOWN needs markdownify: pip install markdownify==1.2.3")
+            self.html_to_markdown = html_to_markdown
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CleaningPipeline:
+        return cls(crawler.settings.getbool("CONTENT_MARKDOWN"))
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Post):
@@ -36,6 +54,10 @@ class CleaningPipeline:
         item.images = cleaned.images
         item.embeds = cleaned.embeds
         item.word_count = cleaned.word_count
+        item.reading_time_minutes = reading_time_minutes(cleaned.word_count)
+        # The markup's lang says what this content is in; WordPress's locale (if the spider set it) what the site is.
+        item.language = cleaned.language or normalize_language(item.language)
+        item.content_markdown = self.html_to_markdown(cleaned.html) if self.html_to_markdown else None
         for revision in item.revisions.get("items") or ():
             revision["title"] = inline_text(revision["title"])
             revision["content_text"] = html_to_text(revision["content_text"])

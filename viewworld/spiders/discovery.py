@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from viewworld.spiders.common import content_type
+from viewworld.spiders.common import content_type, describe_failure
 from viewworld.wordpress import (
     ApiRoot,
     api_root_from_html,
@@ -78,7 +78,7 @@ class ApiDiscovery:
     def root_failed(self, failure: Failure) -> Iterator[Request]:
         request = failure.request
         site = self.sites[request.cb_kwargs["site_id"]]
-        answers = [*request.cb_kwargs["answers"], f"{request.url}: {failure.getErrorMessage()}"]
+        answers = [*request.cb_kwargs["answers"], f"{request.url}: {describe_failure(failure)}"]
         yield from self.next_root_or_give_up(site, request.cb_kwargs["candidates"], answers)
 
     def next_root_or_give_up(self, site: Site, candidates: list[str], answers: list[str]) -> Iterator[Request]:
@@ -89,7 +89,7 @@ class ApiDiscovery:
 
     def site_unreachable(self, failure: Failure) -> None:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
-        self.give_up(site, f"unreachable: {failure.getErrorMessage()}")
+        self.give_up(site, f"unreachable: {describe_failure(failure)}")
 
     def give_up(self, site: Site, reason: str, stat: str = "viewworld/sites_failed") -> None:
         site.failure = reason
@@ -116,6 +116,6 @@ class ApiDiscovery:
     def credentials_check_failed(self, failure: Failure) -> Iterator[Request]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         logger.warning("%s: could not check the %s (%s); revisions are skipped",
-                       site.url, site.credentials, failure.getErrorMessage())
+                       site.url, site.credentials, describe_failure(failure))
         site.credentials = None
         yield self.posts_request(site, 1)

@@ -15,7 +15,7 @@ from scrapy import Request
 from viewworld.assembly import gmt
 from viewworld.items import Tombstone
 from viewworld.sites import FULL, ONE_OFF
-from viewworld.spiders.common import utc_now
+from viewworld.spiders.common import describe_failure, utc_now
 from viewworld.wordpress import MAX_PAGES
 
 if TYPE_CHECKING:
@@ -72,13 +72,14 @@ class IdListing:
         if site.listed is None:
             return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
         site.listing_in_flight -= 1
-        listed = self.read_list(site, response, "id listing")
-        if listed is None:
+        answer = self.read_list(site, response, "id listing")
+        if answer is None:
             site.listing_lost = site.listing_lost or response.status != 400
         else:
+            listed, listed_count = answer
             assert site.listed is not None
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
-            yield from self.schedule_more_pages(site, response, page, len(listed), site.per_page, MAX_PAGES,
+            yield from self.schedule_more_pages(site, response, page, listed_count, site.per_page, MAX_PAGES,
                                                 self.listing_request)
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
@@ -89,7 +90,7 @@ class IdListing:
             return
         site.listing_in_flight -= 1
         site.listing_lost = True
-        self.page_lost(site, failure.request.url, f"id listing: {failure.getErrorMessage()}")
+        self.page_lost(site, failure.request.url, f"id listing: {describe_failure(failure)}")
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
 

@@ -32,7 +32,7 @@ from viewworld.credentials import credentials_for_sites
 from viewworld.items import Post
 from viewworld.output import recover_part_files
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
-from viewworld.spiders.common import content_type, is_id, is_json, utc_now
+from viewworld.spiders.common import content_type, describe_failure, is_json, utc_now, with_int_id
 from viewworld.spiders.discovery import ApiDiscovery
 from viewworld.spiders.listing import IdListing
 from viewworld.state import SiteLocked, StateStore, parse_utc, utc_text
@@ -70,6 +70,10 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
+ALL_ERROR_STATUSES = list(range(400, 600))
+# Errors on the first posts page that mean the site will not be crawled at all (exit 3).
+BLOCKED_CODES = {"rest_login_required", "rest_disabled", "rest_forbidden", "rest_cannot_access",
+                 "cloudflare_challenge", "login_page", "html_instead_of_json"}
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
@@ -82,6 +86,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         credentials = credentials_for_sites(self.arguments.sites)
         self.sites = {url: Site(url, credentials=credentials.get(url)) for url in self.arguments.sites}
         self.sites_by_key: dict[str, Site] = {}
+        self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
     def check_arguments(raw: Mapping[str, object]) -> CrawlArguments:
@@ -211,18 +216,23 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             yield from self.rediscover(site, response)
             return
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
-            site.per_page //= 2
-            logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, site.per_page * 2,
-                           site.per_page)
+            refused, site.per_page = site.per_page, site.per_page // 2
+            logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, refused, site.per_page)
             yield self.posts_request(site, 1)
             return
-        posts = self.read_list(site, response, "posts page")
-        if posts is not None:
+        if page == 1 and response.status in (401, 403):
+            error = error_from_answer(response.status, response.body, content_type(response))
+            if error.code in BLOCKED_CODES or not is_json(response):
+                self.give_up(site, f"{response.url}: {error}")
+                return
+        answer = self.read_list(site, response, "posts page")
+        if answer is not None:
+            posts, listed_count = answer
             site.pages += 1
             if page == 1:
                 site.total = pagination(response.headers.to_unicode_dict(), response.url).total
             if page:
-                yield from self.schedule_more_pages(site, response, page, len(posts), site.per_page,
+                yield from self.schedule_more_pages(site, response, page, listed_count, site.per_page,
                                                     self.page_limit(site), self.posts_request)
             now = utc_now()
             for raw in posts:
@@ -232,7 +242,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         site.pages_in_flight -= 1
-        self.page_lost(site, failure.request.url, failure.getErrorMessage())
+        self.page_lost(site, failure.request.url, describe_failure(failure))
         yield from self.after_page(site)
 
     def rediscover(self, site: Site, response: Response) -> Iterator[Request]:
@@ -242,7 +252,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         site.root_remembered, site.api_root = False, None
         yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable, handle_all_statuses=True)
 
-    def read_list(self, site: Site, response: Response, what: str) -> list[dict[str, Any]] | None:
+    def read_list(self, site: Site, response: Response, what: str) -> tuple[list[dict[str, Any]], int] | None:
+        """The items of a list answer that have a usable id, and how many items it listed; None (and
+        the page counted as lost, unless past the end) when it is not a list."""
         if response.status != 200:
             error = error_from_answer(response.status, response.body, content_type(response))
             if error.code != PAGE_PAST_THE_END:
@@ -258,7 +270,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         total = pagination(response.headers.to_unicode_dict(), response.url).total
         if total is not None and what == "posts page":
             site.totals.add(total)
-        return [item for item in answer if isinstance(item, dict) and is_id(item.get("id"))]
+        items = [item for item in (with_int_id(entry) for entry in answer) if item is not None]
+        if len(items) < len(answer):
+            self.page_lost(site, response.url, f"{what}: {len(answer) - len(items)} items without a usable id")
+        return items, len(answer)
 
     def schedule_more_pages(self, site: Site, response: Response, page: int, count: int, per_page: int,
                             limit: int, make_request: Any) -> Iterator[Request]:
@@ -340,14 +355,19 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
         batch = failure.request.cb_kwargs["batch"]
-        self.linked_failed(batch, WordPressError(0, "request_failed", failure.getErrorMessage()))
+        self.linked_failed(batch, WordPressError(0, "request_failed", describe_failure(failure)))
         yield from self.assembled()
 
     def linked_failed(self, batch: Batch, error: WordPressError) -> None:
         closed = error.code in CLOSED_DOOR_CODES
-        (logger.warning if closed else logger.error)(
-            "%s: linked resources unavailable: %s: %s", batch.site, batch.url, error)
-        if not closed:
+        if closed:
+            # A door closed on purpose (revisions, /users) is said once per site and kind, not per post.
+            if (batch.site, batch.field, error.code) not in self.closed_doors:
+                self.closed_doors.add((batch.site, batch.field, error.code))
+                logger.warning("%s: %s unavailable (%s), e.g. %s; the field stays empty", batch.site,
+                               batch.field, error, batch.url)
+        else:
+            logger.error("%s: linked resources unavailable: %s: %s", batch.site, batch.url, error)
             self.crawler.stats.inc_value("viewworld/linked_failed")
             self.crawler.stats.inc_value(f"sites/{self.sites[batch.site].key}/errors")
         self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None)
@@ -396,7 +416,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         # Credentials are added by SiteScopeMiddleware at download time, so they never sit in a queue.
         meta: dict[str, Any] = {"site": site.origin, "authorized": authorized}
         if handle_all_statuses:
-            meta["handle_httpstatus_all"] = True
+            # Every error status reaches the callback; redirects still go through RedirectMiddleware
+            # (handle_httpstatus_all would turn it off and a site's http -> https redirect with it).
+            meta["handle_httpstatus_list"] = ALL_ERROR_STATUSES
         else:
             meta["handle_httpstatus_list"] = WORDPRESS_ERROR_STATUSES
         # dont_filter: a resumed JOBDIR remembers the requests of the dead run; this run's walk must
