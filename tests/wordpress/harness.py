@@ -1,13 +1,7 @@
 """Real WordPress sites for integration tests: one MariaDB, one seeded site per permalink mode.
 
-A session fixture in tests/conftest.py can be just:
-
-    @pytest.fixture(scope="session")
-    def wordpress_sites(tmp_path_factory):
-        if reason := unavailable_reason():
-            pytest.skip(reason)
-        with running_sites(tmp_path_factory.mktemp("wordpress")) as sites:
-            yield sites
+tests/conftest.py's session fixture ``wordpress_sites`` starts them once per test run (and fails, never
+skips, when ``unavailable_reason()`` says the Debian packages are missing).
 """
 
 from __future__ import annotations
