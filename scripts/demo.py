@@ -46,7 +46,7 @@ def crawl(site: str) -> int:
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     log_file = OUTPUT_DIR / "crawl.log"
     command = [str(ROOT / ".venv" / "bin" / "scrapy"), "crawl", "wpposts", "-a", f"site={site}",
-               "-s", f"OUTPUT_DIR={OUTPUT_DIR}", "-s", f"LOG_FILE={log_file}"]
+               "-s", f"OUTPUT_DIR={OUTPUT_DIR}", "-s", f"STATE_DIR={OUTPUT_DIR / 'state'}", "-s", f"LOG_FILE={log_file}"]
     print("demo: " + " ".join(command[1:]), flush=True)
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
