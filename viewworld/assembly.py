@@ -71,7 +71,8 @@ class _Collection:
     site: Site
     resolved: dict[int, dict[str, Any]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
-    queued: list[int] = field(default_factory=list)
+    queued: dict[int, None] = field(default_factory=dict)
+    """Ids to ask for, in the order first seen (a dict: an ordered set)."""
     requested: set[int] = field(default_factory=set)
     pinned: Counter[int] = field(default_factory=Counter)
     """Ids that posts not yet finished link to: never forgotten."""
@@ -105,7 +106,7 @@ class PostAssembler:
                 if resource_id in collection.resolved or resource_id in collection.failed or collection.closed:
                     continue
                 if resource_id not in collection.requested and resource_id not in collection.queued:
-                    collection.queued.append(resource_id)
+                    collection.queued[resource_id] = None
                 self._waiting[(link.collection, resource_id)].append(pending)
                 pending.missing += 1
         if revisions_url is not None:
@@ -160,7 +161,7 @@ class PostAssembler:
             collection.failed[resource_id] = reason
             self._release_waiting(batch.collection, resource_id)
         if whole_collection:
-            for resource_id in collection.queued:
+            for resource_id in list(collection.queued):
                 collection.failed[resource_id] = reason
                 self._release_waiting(batch.collection, resource_id)
             collection.queued.clear()
@@ -194,8 +195,9 @@ class PostAssembler:
         for key, collection in self._collections.items():
             partial_allowed = flush or collection.site is flush_site
             while len(collection.queued) >= self.batch_size or (collection.queued and partial_allowed):
-                ids = tuple(collection.queued[: self.batch_size])
-                del collection.queued[: self.batch_size]
+                ids = tuple(itertools.islice(collection.queued, self.batch_size))
+                for resource_id in ids:
+                    del collection.queued[resource_id]
                 collection.requested.update(ids)
                 batches.append(Batch(collection.site.origin, self._batch_url(key, collection.field, ids),
                                      collection.field, key, ids))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ def _bare_host(host: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+@lru_cache(maxsize=4096)  # pure, and asked for the same few pairs (a site and its API root) per post
 def same_site(url: str, other: str) -> bool:
     """Whether two URLs belong to one site: the same host give or take ``www.``, the same port
     (a default port counts as the scheme's), any scheme.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -363,13 +364,45 @@ def post_revisions(post: Mapping[str, Any]) -> Revisions:
     return Revisions(count, _positive_int(predecessor.get("id")), href if isinstance(href, str) else None)
 
 
+_TRAILING_DIGITS = re.compile(r"\d+$")
+
+
+def link_target(href: str) -> tuple[ApiRoot, str, int | None] | None:
+    """(root, collection route, trailing id) of a ``_links`` href; None when it is no API URL.
+
+    Every post repeats the same few hrefs but for their last number (``/media/1137``, ``&post=1136``):
+    what comes before it is parsed once per crawl.
+
+    >>> link_target("https://e.org/index.php?rest_route=%2Fwp%2Fv2%2Fmedia%2F1137")[1:]
+    ('/wp/v2/media', 1137)
+    >>> link_target("https://e.org/wp-json/wp/v2/tags?post=5")[1:]
+    ('/wp/v2/tags', None)
+    """
+    digits = _TRAILING_DIGITS.search(href)
+    if digits is None:
+        parsed = parse_api_href(href)
+        return None if parsed is None else (parsed.root, parsed.collection_route, parsed.trailing_id)
+    prefix = href[: digits.start()]
+    collection = _collection_at(prefix)
+    if collection is None:
+        return None
+    is_segment = prefix.endswith("/") or prefix.upper().endswith("%2F")
+    return (*collection, int(digits.group()) if is_segment else None)
+
+
+@lru_cache(maxsize=4096)
+def _collection_at(prefix: str) -> tuple[ApiRoot, str] | None:
+    parsed = parse_api_href(prefix)
+    return None if parsed is None else (parsed.root, parsed.collection_route)
+
+
 def _single_link(field: str, href: str, resource_id: int) -> Link:
     """A link to one resource must name that resource: a deleted featured image keeps its id in the
     post while WordPress points the link at the API root."""
-    parsed = parse_api_href(href)
-    if parsed is None or parsed.trailing_id != resource_id:
+    target = link_target(href)
+    if target is None or target[2] != resource_id:
         return Link(field, href, None, (resource_id,))
-    return Link(field, href, (parsed.root, parsed.collection_route), (resource_id,))
+    return Link(field, href, (target[0], target[1]), (resource_id,))
 
 
 def _term_link(post: Mapping[str, Any], taxonomy: str, href: str) -> Link | None:
@@ -379,14 +412,15 @@ def _term_link(post: Mapping[str, Any], taxonomy: str, href: str) -> Link | None
     >>> _term_link({"categories": [3, 4]}, "category", "data:application/json,[]")
     Link(field='categories', href='data:application/json,[]', collection=None, ids=(3, 4))
     """
-    parsed = parse_api_href(href)
-    if parsed is None:
+    target = link_target(href)
+    if target is None:
         return Link(_term_field(taxonomy), href, None, _term_ids(post.get(_TERM_FIELDS.get(taxonomy, taxonomy))))
-    rest_base = parsed.collection_route.rsplit("/", 1)[-1]
+    root, collection_route, _ = target
+    rest_base = collection_route.rsplit("/", 1)[-1]
     ids = post.get(_TERM_FIELDS.get(taxonomy, rest_base))
     if not isinstance(ids, list):
         return None
-    return Link(_term_field(taxonomy), href, (parsed.root, parsed.collection_route), _term_ids(ids))
+    return Link(_term_field(taxonomy), href, (root, collection_route), _term_ids(ids))
 
 
 def _term_ids(ids: object) -> tuple[int, ...]:
