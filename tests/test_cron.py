@@ -85,21 +85,26 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     print(f"no change: {quiet.requests} requests")
 
 
+def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """A crawl slowed down to be caught mid-way, returned once its ``.part`` file has lines."""
+    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
+                "LOG_FILE": str(tmp_path / f"{name}.log")}
+    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
+    for setting, value in settings.items():
+        command += ["-s", f"{setting}={value}"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
+        time.sleep(0.05)
+    return process
+
+
 def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tmp_path):
     site = wordpress_sites["plain"]
     expected = public_ids(site)
-    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
-                "LOG_FILE": str(tmp_path / "killed.log")}
-    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
-    for name, value in settings.items():
-        command += ["-s", f"{name}={value}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = slow_crawl_writing(site, tmp_path, "killed")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(
-                path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
-            time.sleep(0.05)
         assert process.poll() is None, "the crawl ended before it could be killed"
     finally:
         os.kill(process.pid, signal.SIGKILL)
@@ -124,18 +129,8 @@ def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tm
 
 def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpress_sites, tmp_path):
     site = wordpress_sites["plain"]
-    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
-                "LOG_FILE": str(tmp_path / "terminated.log")}
-    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
-    for name, value in settings.items():
-        command += ["-s", f"{name}={value}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = slow_crawl_writing(site, tmp_path, "terminated")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not any(
-                path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
-            time.sleep(0.05)
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(timeout=60) == 1, "an interrupted crawl lost data: exit 1"
     finally:
