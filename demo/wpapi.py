@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import quote_plus, unquote, urlsplit
+from urllib.parse import quote_plus, unquote
 
 from demo.wphtml import home_page, not_found_page, robots_txt
 from demo.wpparams import DateBound, Query, RestError

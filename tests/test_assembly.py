@@ -114,14 +114,18 @@ def test_dangling_featured_media_gives_null_and_an_error(site, seed_post):
     assert "API root" in post.errors[0]["reason"]
 
 
-def test_a_closed_users_endpoint_leaves_the_author_name_null_and_is_not_asked_again(site, seed_post):
-    assembler = PostAssembler()
-    add(assembler, site, seed_post)
+def answer_with_users_closed(assembler: PostAssembler) -> None:
     for batch in assembler.batches(flush=True):
         if "users" in batch.url:
             assembler.fail(batch, "401 rest_user_cannot_view", whole_collection=True)
         else:
             assembler.resolve(batch, [MEDIA if "media" in batch.url else CATEGORY])
+
+
+def test_a_closed_users_endpoint_leaves_the_author_name_null_and_is_not_asked_again(site, seed_post):
+    assembler = PostAssembler()
+    add(assembler, site, seed_post)
+    answer_with_users_closed(assembler)
     [post] = assembler.ready()
     assert post.author == {"id": 1, "name": None, "slug": None}
     assert post.errors[0]["reason"] == "author 1: 401 rest_user_cannot_view"
@@ -137,11 +141,7 @@ def test_a_closed_users_endpoint_falls_back_on_the_author_name_yoast_gives(site,
     seed_post["yoast_head_json"] = {"author": "Jane &amp; John Doe"}
     assembler = PostAssembler()
     add(assembler, site, seed_post)
-    for batch in assembler.batches(flush=True):
-        if "users" in batch.url:
-            assembler.fail(batch, "401 rest_user_cannot_view", whole_collection=True)
-        else:
-            assembler.resolve(batch, [MEDIA if "media" in batch.url else CATEGORY])
+    answer_with_users_closed(assembler)
     [post] = assembler.ready()
     assert post.author == {"id": 1, "name": "Jane & John Doe", "slug": None}
 

@@ -40,6 +40,7 @@ from viewworld.wordpress import (
     MAX_PAGES,
     MAX_PER_PAGE,
     ApiRoot,
+    Pagination,
     WordPressError,
     error_from_answer,
     loads,
@@ -227,12 +228,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                 return
         answer = self.read_list(site, response, "posts page")
         if answer is not None:
-            posts, listed_count = answer
+            posts, listed_count, pages = answer
             site.pages += 1
             if page == 1:
-                site.total = pagination(response.headers.to_unicode_dict(), response.url).total
+                site.total = pages.total
             if page:
-                yield from self.schedule_more_pages(site, response, page, listed_count, site.per_page,
+                yield from self.schedule_more_pages(site, pages, page, listed_count, site.per_page,
                                                     self.page_limit(site), self.posts_request)
             now = utc_now()
             for raw in posts:
@@ -252,9 +253,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         site.root_remembered, site.api_root = False, None
         yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable, handle_all_statuses=True)
 
-    def read_list(self, site: Site, response: Response, what: str) -> tuple[list[dict[str, Any]], int] | None:
-        """The items of a list answer that have a usable id, and how many items it listed; None (and
-        the page counted as lost, unless past the end) when it is not a list."""
+    def read_list(self, site: Site, response: Response,
+                  what: str) -> tuple[list[dict[str, Any]], int, Pagination] | None:
+        """The items of a list answer that have a usable id, how many items it listed and its pagination
+        headers; None (and the page counted as lost, unless past the end) when it is not a list."""
         if response.status != 200:
             error = error_from_answer(response.status, response.body, content_type(response))
             if error.code != PAGE_PAST_THE_END:
@@ -267,19 +269,18 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if not isinstance(answer, list):
             self.page_lost(site, response.url, f"{what}: {answer if isinstance(answer, WordPressError) else 'not a list'}")
             return None
-        total = pagination(response.headers.to_unicode_dict(), response.url).total
-        if total is not None and what == "posts page":
-            site.totals.add(total)
+        pages = pagination(response.headers.to_unicode_dict(), response.url)
+        if pages.total is not None and what == "posts page":
+            site.totals.add(pages.total)
         items = [item for item in (with_int_id(entry) for entry in answer) if item is not None]
         if len(items) < len(answer):
             self.page_lost(site, response.url, f"{what}: {len(answer) - len(items)} items without a usable id")
-        return items, len(answer)
+        return items, len(answer), pages
 
-    def schedule_more_pages(self, site: Site, response: Response, page: int, count: int, per_page: int,
+    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int, per_page: int,
                             limit: int, make_request: Any) -> Iterator[Request]:
         """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
         (caches strip it), or when it cannot be true, the next page while pages come back full."""
-        pages = pagination(response.headers.to_unicode_dict(), response.url)
         total_pages = pages.total_pages
         if total_pages is not None and not plausible_total_pages(pages.total, total_pages, per_page, count):
             if page == 1:
