@@ -36,13 +36,18 @@ class MariaDB:
         self.directory.mkdir(parents=True, exist_ok=True)
         # A unix socket path may hold only ~107 bytes, and pytest's temporary directories are long.
         self.socket_directory = Path(tempfile.mkdtemp(prefix="vw-", dir="/tmp"))
+        # Its own tmpdir: two installs at once in a shared /tmp collide on their temporary tables' names
+        # (`Unknown table 'mysql.tmp_user_sys'`), as the benchmark's parallel sites showed.
+        temporary_directory = self.directory / "tmp"
+        temporary_directory.mkdir(exist_ok=True)
         run_command("mariadb-install-db", [
             "mariadb-install-db", "--no-defaults", f"--datadir={data_directory}", "--skip-test-db",
+            f"--tmpdir={temporary_directory}",
             "--auth-root-authentication-method=normal", "--skip-name-resolve", *self._user_option(),
         ])
         self._server = BackgroundProcess("mariadbd", [
             "mariadbd", "--no-defaults", f"--datadir={data_directory}", f"--socket={self.socket}",
-            f"--pid-file={self.directory / 'mariadbd.pid'}", "--skip-networking", "--skip-name-resolve",
+            f"--pid-file={self.directory / 'mariadbd.pid'}", f"--tmpdir={temporary_directory}", "--skip-networking", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
             "--innodb-buffer-pool-size=256M", "--max-connections=500",
             # Test data need not survive a crash; not syncing every commit makes seeding several times faster.
