@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from viewworld.state import fsync_directory
 
 
@@ -27,22 +29,37 @@ def run_stamp(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 FLUSH_EVERY = 32
 
 
+def json_line(record: dict[str, Any]) -> bytes:
+    """One compact JSON line in UTF-8. orjson writes one in a tenth of the time of Python's json; what it
+    refuses (a lone surrogate, an integer past 64 bits, a key that is no string) Python's json writes,
+    escaping to ASCII so that the line is valid UTF-8 all the same.
+
+    >>> json_line({"title": "Café", "id": 7})
+    b'{"title":"Caf\\xc3\\xa9","id":7}\\n'
+    >>> json_line({"title": "\\ud800"})
+    b'{"title":"\\\\ud800"}\\n'
+    """
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
 class JsonLinesFile:
-    """One JSON object a line, UTF-8, flushed line by line; fsynced and renamed on close."""
+    """One JSON object a line, UTF-8, flushed every few lines; fsynced and renamed on close."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.part_path = path.with_name(path.name + ".part")
         self.part_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.part_path.open("w", encoding="utf-8")
+        self._file = self.part_path.open("wb")
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
-        self._file.write(_ENCODER.encode(record) + "\n")
+        self._file.write(json_line(record))
         self.count += 1
         # A dead run's lines are recovered from the .part file, but nothing counts as written before the
         # run ends: flushing every few lines, not every line, loses nothing and saves a syscall a post.
