@@ -467,6 +467,24 @@ def test_word_count_is_the_number_of_w_runs_outside_cjk(text):
     assert count_words(text) == len(re.findall(r"[\w\u0301\u094d]+", text))
 
 
+_PLAIN_PIECES = st.sampled_from([
+    "a", "Word", " ", "  ", "\n", "\t", "\r", "\u00a0", "\u200b", "\u00ad", "\u3000", "\x01", "\ufffe", "é", "ж", "&",
+    ";", "#", "[", "]", "/", "=", "&amp;", "&hellip;", "&nbsp;", "&rsquo;", "&#8217;", "&#38;", "&#160;", "&#0;",
+    "&#128;", "&#65534;", "&#9999999;", "&#x41;", "&eacute;", "&unknown;", "&amp", "[&hellip;]", "[sic]", "[gallery]",
+    "[/vc_row]", "[vc_row]", "[embed]x[/embed]", '[caption id="1"]', "[&#8230;]",
+])
+
+
+@settings(deadline=None, max_examples=500)
+@given(st.lists(_PLAIN_PIECES, max_size=12).map("".join))
+def test_text_and_entities_without_the_parse_read_as_with_it(text):
+    """The shortcut for excerpts and titles without tags gives what the parse and walk give."""
+    from viewworld.cleaning import FLOW, INLINE, _walked_text
+
+    assert html_to_text(f"<p>{text}</p>\n") == _walked_text(f"<p>{text}</p>\n", FLOW)
+    assert inline_text(text) == _walked_text(text, INLINE)
+
+
 def test_inline_text_strips_tags_decodes_entities_and_collapses_whitespace():
     assert inline_text("  <b>Biden</b>&#8217;s\n call&nbsp;with&nbsp; <i>Putin</i> ") == "Biden’s call with Putin"
     assert inline_text("No markup") == "No markup"

@@ -36,6 +36,15 @@ def expand_shortcodes(html: str) -> str:
         html = expanded
 
 
+def has_shortcode(text: str) -> bool:
+    """Whether ``expand_shortcodes`` would change ``text``.
+
+    >>> has_shortcode("[&hellip;] [sic]"), has_shortcode("[gallery]")
+    (False, True)
+    """
+    return expand_shortcodes(text) != text
+
+
 def _expand_shortcode(match: re.Match[str], closed: set[str]) -> str:
     if match["literal"] is not None:
         return match["literal"]
