@@ -215,3 +215,25 @@ def test_an_api_root_advertised_on_another_host_is_not_trusted(spider):
     [root] = respond(home, b"<html></html>", headers={"Link": '<https://evil.example/wp-json/>; rel="https://api.w.org/"',
                                                      "Content-Type": "text/html"}, response_class=HtmlResponse)
     assert root.url == f"{SITE}/wp-json/"
+
+
+def test_no_callback_is_a_generator_that_returns_a_value():
+    """What Scrapy's WARN_ON_GENERATOR_RETURN_VALUE checks on every response (the project turns it off
+    for its cost), checked here once: a value returned from a generator callback would be lost."""
+    from inspect import getmembers, isfunction
+
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    from viewworld.spiders import common, discovery, listing
+
+    classes = [WpPostsSpider, *(member for module in (common, discovery, listing)
+                                for _, member in getmembers(module, lambda m: isinstance(m, type)))]
+    functions = {function for cls in classes for _, function in getmembers(cls, isfunction)}
+    checked = [function for function in functions if function.__module__.startswith("viewworld.")]
+    assert len(checked) > 30
+    assert [f.__qualname__ for f in checked if is_generator_with_return_value(f)] == []
+    # the check itself finds one
+    def returns_a_value():
+        yield 1
+        return 2
+    assert is_generator_with_return_value(returns_a_value)
