@@ -13,11 +13,14 @@ ids the floor needs; round 2: curl first; ...) and the table shows medians:
 - floor: ceil(posts/100) + ceil(distinct media/100) + ceil(distinct categories/100) + ceil(distinct tags/100)
   + ceil(distinct authors/100), the distincts counted in the crawl's own output; the goal is <= 1.1x floor + 3
   (robots.txt, home page, API index);
-- curl: the floor URLs plus robots.txt, the home page and the API index, 4 at a time (`curl --parallel`), with the
-  same `_fields` as the crawler's batches: the time the server itself needs;
+- curl: the floor URLs plus robots.txt, the home page and the API index, 4 at a time (`curl --parallel
+  --parallel-immediate`: 4 connections at once), with the same `_fields` as the crawler's batches: the time the
+  server itself needs;
 - viewworld: `scrapy crawl wpposts` with DOWNLOAD_DELAY=0, AutoThrottle off, 4 requests at a time, a fresh
   OUTPUT_DIR and STATE_DIR; `elapsed_time_seconds` from its stats, CPU (user+sys) and peak RSS of the process from
-  wait4(); "steady" CPU per post subtracts a 1-post crawl of the same site (start-up, discovery, one batch);
+  wait4(); "steady" CPU per post is measured inside the crawl by bench/cpu_probe.py, from the first posts page
+  (start-up and discovery behind) to the close, over the posts written meanwhile;
+- behind latency (the proxy), the crawl and curl run at 4 and at 16 requests at a time;
 - viewworld incremental: a second run on the first round's STATE_DIR with nothing changed (goal: <= 3 requests);
 - wpextract 1.1.1 (`wpextract download`, its own virtualenv in bench/.venv-wpextract), once, process wall time;
 - bench/naive_spider.py (follows every `_links` href of every post), once, on the first --naive-posts posts (default
@@ -54,7 +57,15 @@ WPEXTRACT = WPEXTRACT_VENV / "bin" / "wpextract"
 WPEXTRACT_VERSION = "1.1.1"
 PER_PAGE = 100
 CONCURRENCY = 4
+# Behind latency, 4 requests in flight leave the server idle while answers travel: 16 in flight keep its 4
+# workers about as busy as 4 do on loopback. The latency scenario measures both, curl too.
+LATENCY_CONCURRENCY = 16
 # The same fields as the crawler's include= batches (viewworld/assembly.py), so curl asks the server for the same work.
+# The crawl's own extensions plus the probe of its steady-state CPU (bench/cpu_probe.py).
+sys.path.insert(0, str(ROOT))
+from viewworld.settings import EXTENSIONS  # noqa: E402
+
+PROBED_EXTENSIONS = {**EXTENSIONS, "bench.cpu_probe.SteadyCpuProbe": 900}
 BATCH_FIELDS = {
     "media": "id,source_url,alt_text,caption,mime_type,media_details",
     "categories": "id,name,slug,parent",
@@ -62,6 +73,8 @@ BATCH_FIELDS = {
     "users": "id,name,slug",
 }
 STATS_PATTERNS = {
+    "steady_cpu": r"'bench/steady_cpu_seconds': ([\d.]+)",
+    "steady_posts": r"'bench/steady_posts': (\d+)",
     "requests": r"'downloader/request_count': (\d+)",
     "elapsed": r"'elapsed_time_seconds': ([\d.]+)",
     "memusage_max": r"'memusage/max': (\d+)",
@@ -226,34 +239,40 @@ class Run:
     posts: int | None = None
     elapsed: float | None = None
     note: str = ""
+    steady_cpu: float | None = None
+    steady_posts: int | None = None
 
 
 def crawl(site_url: str, workdir: Path, name: str, state_dir: Path | None = None, output_dir: Path | None = None,
-          extra: tuple[str, ...] = ()) -> tuple[Run, Path]:
+          concurrency: int = CONCURRENCY) -> tuple[Run, Path]:
     output_dir = output_dir or workdir / f"{name}-output"
     state_dir = state_dir or workdir / f"{name}-state"
     log = workdir / f"{name}.log"
     log.unlink(missing_ok=True)
-    command = [str(SCRAPY), "crawl", "wpposts", "-a", f"site={site_url}", *extra,
+    command = [str(SCRAPY), "crawl", "wpposts", "-a", f"site={site_url}",
                "-s", f"OUTPUT_DIR={output_dir}", "-s", f"STATE_DIR={state_dir}", "-s", "DOWNLOAD_DELAY=0",
-               "-s", "AUTOTHROTTLE_ENABLED=False", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={CONCURRENCY}",
-               "-s", "PROGRESS_INTERVAL=0", "-s", f"LOG_FILE={log}"]
+               "-s", "AUTOTHROTTLE_ENABLED=False", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
+               "-s", "PROGRESS_INTERVAL=0", "-s", f"LOG_FILE={log}",
+               "-s", f"EXTENSIONS={json.dumps(PROBED_EXTENSIONS)}"]
     measured = run_measured(command, workdir / f"{name}.stdout")
     text = log.read_text(encoding="utf-8", errors="replace")
     stats = {key: float(match.group(1)) for key, pattern in STATS_PATTERNS.items()
              if (match := re.search(pattern, text))}
     note = "" if measured.returncode == 0 else f"exit {measured.returncode}, see {log}"
-    return Run("viewworld", measured.wall, measured.cpu, measured.max_rss_mb, int(stats.get("requests", 0)),
-               int(stats.get("items", 0)), stats.get("elapsed"), note), output_dir
+    return Run(f"viewworld, {concurrency} at a time", measured.wall, measured.cpu, measured.max_rss_mb,
+               int(stats.get("requests", 0)), int(stats.get("items", 0)), stats.get("elapsed"), note,
+               stats.get("steady_cpu"), int(stats["steady_posts"]) if "steady_posts" in stats else None), output_dir
 
 
-def curl_floor(urls: list[str], workdir: Path) -> Run:
+def curl_floor(urls: list[str], workdir: Path, concurrency: int = CONCURRENCY) -> Run:
     config = workdir / "curl-floor.cfg"
     config.write_text("".join(f'url = "{url}"\noutput = "/dev/null"\n' for url in urls), encoding="utf-8")
-    measured = run_measured(["curl", "--silent", "--show-error", "--parallel", "--parallel-max", str(CONCURRENCY),
-                             "--config", str(config)], workdir / "curl.log")
+    # --parallel-immediate: without it curl waits to see whether a connection can multiplex transfers (HTTP/2)
+    # before it opens another, and over HTTP/1.1 fetched these URLs at half the speed of 4 curls at once.
+    measured = run_measured(["curl", "--silent", "--show-error", "--parallel", "--parallel-immediate",
+                             "--parallel-max", str(concurrency), "--config", str(config)], workdir / "curl.log")
     note = "" if measured.returncode == 0 else f"curl exit {measured.returncode}"
-    return Run("curl, floor URLs", measured.wall, requests=len(urls), note=note)
+    return Run(f"curl, floor URLs, {concurrency} at a time", measured.wall, requests=len(urls), note=note)
 
 
 def wpextract(site_url: str, workdir: Path, name: str) -> Run:
@@ -309,6 +328,8 @@ class Scenario:
     delay: float = 0.0
     rounds: int = 1
     peers: bool = True
+    # Requests at a time per site, for the crawl and for curl alike; the first is the reference.
+    concurrency: tuple[int, ...] = (CONCURRENCY,)
 
 
 @dataclass
@@ -316,9 +337,8 @@ class Result:
     scenario: Scenario
     floor: int = 0
     distincts: Distincts | None = None
-    crawls: list[Run] = field(default_factory=list)
-    curls: list[Run] = field(default_factory=list)
-    minimal: Run | None = None
+    crawls: dict[int, list[Run]] = field(default_factory=dict)  # by concurrency
+    curls: dict[int, list[Run]] = field(default_factory=dict)
     incremental: Run | None = None
     peers: list[Run] = field(default_factory=list)
 
@@ -332,30 +352,31 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
     urls: list[str] = []
     for round_number in range(scenario.rounds):
         steps = ["crawl", "curl"] if round_number % 2 == 0 else ["curl", "crawl"]
-        for step in steps:
-            if step == "crawl":
-                run, output_dir = crawl(site_url, workdir, f"{tag}-crawl-{round_number + 1}")
-                result.crawls.append(run)
-                say(f"{tag}: round {round_number + 1} crawl: {run.elapsed} s elapsed, {run.requests} requests, "
-                    f"{run.posts} posts, {run.cpu:.2f} s CPU, {run.max_rss_mb:.0f} MB {run.note}")
-                if round_number == 0:
-                    first_state = (workdir / f"{tag}-crawl-1-state", output_dir)
-                    result.distincts = read_distincts(output_dir)
-                    result.floor = result.distincts.floor()
-                    urls = floor_urls(site_url, api_root, result.distincts)
-            else:
-                run = curl_floor(urls, workdir)
-                result.curls.append(run)
-                say(f"{tag}: round {round_number + 1} curl: {run.wall:.2f} s for {run.requests} URLs {run.note}")
+        for concurrency in scenario.concurrency:
+            for step in steps:
+                name = f"{tag}-crawl-c{concurrency}-{round_number + 1}"
+                if step == "crawl":
+                    run, output_dir = crawl(site_url, workdir, name, concurrency=concurrency)
+                    result.crawls.setdefault(concurrency, []).append(run)
+                    say(f"{tag}: round {round_number + 1} crawl, {concurrency} at a time: {run.elapsed} s elapsed, "
+                        f"{run.requests} requests, {run.posts} posts, {run.cpu:.2f} s CPU, {run.steady_cpu} s CPU "
+                        f"steady, {run.max_rss_mb:.0f} MB {run.note}")
+                    if first_state is None:
+                        first_state = (workdir / f"{name}-state", output_dir)
+                        result.distincts = read_distincts(output_dir)
+                        result.floor = result.distincts.floor()
+                        urls = floor_urls(site_url, api_root, result.distincts)
+                else:
+                    run = curl_floor(urls, workdir, concurrency)
+                    result.curls.setdefault(concurrency, []).append(run)
+                    say(f"{tag}: round {round_number + 1} curl, {concurrency} at a time: {run.wall:.2f} s for "
+                        f"{run.requests} URLs {run.note}")
     if first_state is not None:
         state_dir, output_dir = first_state
         run, _ = crawl(site_url, workdir, f"{tag}-incremental", state_dir=state_dir, output_dir=output_dir)
         run.tool = "viewworld, 2nd run, no change"
         result.incremental = run
         say(f"{tag}: incremental: {run.requests} requests, {run.posts} posts {run.note}")
-    run, _ = crawl(site_url, workdir, f"{tag}-minimal", extra=("-a", "max_posts=1"))
-    result.minimal = run
-    say(f"{tag}: 1-post crawl: {run.cpu:.2f} s CPU, {run.requests} requests")
     if scenario.peers and with_wpextract:
         run = wpextract(site_url, workdir, f"{tag}-wpextract")
         result.peers.append(run)
@@ -385,28 +406,32 @@ def table(results: list[Result]) -> str:
     rows = []
     for result in results:
         scenario = result.scenario
-        curl_time = median([run.wall for run in result.curls])
         floor3 = result.floor + 3
-        rounds = len(result.crawls)
         rows.append([scenario.name, f"floor: {result.floor} requests + 3", fmt(result.distincts and result.distincts.posts, "{:.0f}"),
                      str(floor3), "1.00x", "-", "-", "-", "-", "-", describe_distincts(result.distincts)])
-        rows.append([scenario.name, "curl, floor URLs, 4 at a time", "-", str(floor3), "1.00x", fmt(curl_time, "{:.2f}"),
-                     "1.00x", "-", "-", "-", f"median of {len(result.curls)}"])
-        if result.crawls:
-            crawl_time = median([run.elapsed for run in result.crawls])
-            wall = median([run.wall for run in result.crawls])
-            cpu = median([run.cpu for run in result.crawls])
-            posts = result.crawls[0].posts or 0
-            requests = median([run.requests for run in result.crawls])
-            steady = None
-            if result.minimal and result.minimal.cpu is not None and cpu is not None and posts > 1:
-                steady = (cpu - result.minimal.cpu) / (posts - 1) * 1000
-            notes = [f"median of {rounds}; process {fmt(wall, '{:.2f}')} s"]
-            notes += [run.note for run in result.crawls if run.note][:1]
-            rows.append([scenario.name, "viewworld", str(posts), fmt(requests, "{:.0f}"),
-                         ratio(requests, floor3), fmt(crawl_time, "{:.2f}"), ratio(crawl_time, curl_time),
-                         fmt(cpu and posts and cpu / posts * 1000, "{:.2f}"), fmt(steady, "{:.2f}"),
-                         fmt(median([run.max_rss_mb for run in result.crawls]), "{:.0f}"), "; ".join(notes)])
+        crawl_times = {}
+        for concurrency in scenario.concurrency:
+            curls, crawls = result.curls.get(concurrency, []), result.crawls.get(concurrency, [])
+            curl_time = median([run.wall for run in curls])
+            rows.append([scenario.name, f"curl, floor URLs, {concurrency} at a time", "-", str(floor3), "1.00x",
+                         fmt(curl_time, "{:.2f}"), "1.00x", "-", "-", "-", f"median of {len(curls)}"])
+            if not crawls:
+                continue
+            crawl_time = crawl_times[concurrency] = median([run.elapsed for run in crawls])
+            cpu = median([run.cpu for run in crawls])
+            posts = crawls[0].posts or 0
+            steady = median([run.steady_cpu / run.steady_posts * 1000 for run in crawls
+                             if run.steady_cpu is not None and run.steady_posts])
+            notes = [f"median of {len(crawls)}; process {fmt(median([run.wall for run in crawls]), '{:.2f}')} s",
+                     f"CPU {fmt(cpu, '{:.2f}')} s, from {fmt(min(run.cpu for run in crawls), '{:.2f}')} to "
+                     f"{fmt(max(run.cpu for run in crawls), '{:.2f}')}"]
+            notes += [run.note for run in crawls if run.note][:1]
+            requests = median([run.requests for run in crawls])
+            rows.append([scenario.name, crawls[0].tool, str(posts), fmt(requests, "{:.0f}"),
+                         ratio(requests, floor3), fmt(crawl_time, "{:.2f}"),
+                         ratio(crawl_time, curl_time), fmt(cpu and posts and cpu / posts * 1000, "{:.2f}"),
+                         fmt(steady, "{:.2f}"), fmt(median([run.max_rss_mb for run in crawls]), "{:.0f}"),
+                         "; ".join(notes)])
         if result.incremental:
             run = result.incremental
             rows.append([scenario.name, run.tool, str(run.posts), str(run.requests), "goal <= 3",
@@ -414,12 +439,15 @@ def table(results: list[Result]) -> str:
         else:
             rows.append([scenario.name, "viewworld, 2nd run, no change", "-", "TODO", "goal <= 3", "-", "-", "-",
                          "-", "-", "TODO: not measured (STATE_DIR unavailable)"])
+        reference_curl = median([run.wall for run in result.curls.get(scenario.concurrency[0], [])])
         for run in result.peers:
-            time_value = run.wall
+            faster = [f"viewworld {concurrency} at a time {run.wall / crawl_time:.1f}x faster"
+                      for concurrency, crawl_time in crawl_times.items() if crawl_time and run.posts]
             rows.append([scenario.name, run.tool, fmt(run.posts, "{:.0f}"), fmt(run.requests, "{:.0f}"),
-                         ratio(run.requests, floor3), fmt(time_value, "{:.2f}"), ratio(time_value, curl_time),
+                         ratio(run.requests, floor3), fmt(run.wall, "{:.2f}"), ratio(run.wall, reference_curl),
                          fmt(run.cpu and run.posts and run.cpu / run.posts * 1000, "{:.2f}"), "-",
-                         fmt(run.max_rss_mb, "{:.0f}"), ("process wall time, once; " + run.note).rstrip("; ")])
+                         fmt(run.max_rss_mb, "{:.0f}"),
+                         "; ".join(["process wall time, once", *faster, run.note]).rstrip("; ")])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = [" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
     lines.insert(1, "-+-".join("-" * width for width in widths))
@@ -458,6 +486,23 @@ def machine() -> str:
             f"Python {platform.python_version()}, Scrapy {scrapy_version}, PHP {php} (`php -S`, 4 workers)")
 
 
+def host_speed(rounds: int = 40) -> float:
+    """Microseconds of CPU to clean one post of the test corpus (tests/data/corpus), best of three: the same
+    work every time, so that it tells how fast this machine is running now. On a shared virtual machine it
+    moves (170 to 320 us seen on this one, idle), and every CPU figure of the table moves with it."""
+    from viewworld.cleaning import clean_content
+
+    bodies = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "tests/data/corpus").glob("*.html"))]
+    timings = []
+    for _ in range(3):
+        started = time.process_time()
+        for _ in range(rounds):
+            for body in bodies:
+                clean_content(body, "https://www.example.org/2024/01/post/")
+        timings.append((time.process_time() - started) / (rounds * len(bodies)) * 1e6)
+    return min(timings)
+
+
 def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -471,7 +516,8 @@ def scenarios_for(arguments: argparse.Namespace) -> list[Scenario]:
     return [
         Scenario("wordpress-2000", 2000, "wordpress", rounds=rounds),
         Scenario("wordpress-5000", 5000, "wordpress", rounds=rounds),
-        Scenario("wordpress-5000+100ms", 5000, "wordpress", delay=arguments.latency, rounds=max(1, rounds // 2)),
+        Scenario("wordpress-5000+100ms", 5000, "wordpress", delay=arguments.latency, rounds=max(1, rounds // 2),
+                 concurrency=(CONCURRENCY, LATENCY_CONCURRENCY)),
         Scenario("synthetic-100000", 100_000, "synthetic", rounds=1, peers=False),
     ]
 
@@ -498,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     if with_wpextract:
         ensure_wpextract()
     scenarios = [s for s in scenarios_for(arguments) if not arguments.only or s.name in arguments.only]
+    speeds = [host_speed()]
+    say(f"host speed: {speeds[0]:.0f} us of CPU to clean a corpus post")
     workdir = Path(tempfile.mkdtemp(prefix="viewworld-bench-"))
     say(f"working directory {workdir}")
     servers: dict[str, Server] = {}
@@ -534,8 +582,11 @@ def main(argv: list[str] | None = None) -> int:
             arguments.json.write_text(json.dumps([result_json(result) for result in results], indent=1))
         if not arguments.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    speeds.append(host_speed())
     print(f"viewworld benchmark, {time.strftime('%Y-%m-%d %H:%M')} UTC, {'quick' if arguments.quick else 'full'} mode")
     print(f"machine: {machine()}")
+    print(f"host speed: cleaning a corpus post took {speeds[0]:.0f} us of CPU before the runs and {speeds[1]:.0f} us "
+          f"after (the same work: on a shared virtual machine CPU figures move with it)")
     print(table(results))
     return 0
 
@@ -549,8 +600,9 @@ def result_json(result: Result) -> dict[str, Any]:
             "distincts": None if distincts is None else {
                 "posts": distincts.posts, "media": len(distincts.media), "categories": len(distincts.categories),
                 "tags": len(distincts.tags), "users": len(distincts.users), "other_terms": len(distincts.other_terms)},
-            "crawls": [run_json(run) for run in result.crawls], "curls": [run_json(run) for run in result.curls],
-            "minimal": run_json(result.minimal), "incremental": run_json(result.incremental),
+            "crawls": {c: [run_json(run) for run in runs] for c, runs in result.crawls.items()},
+            "curls": {c: [run_json(run) for run in runs] for c, runs in result.curls.items()},
+            "incremental": run_json(result.incremental),
             "peers": [run_json(run) for run in result.peers]}
 
 
