@@ -20,10 +20,12 @@ ROOT = f"{SITE}/index.php?rest_route=/"
 INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]}).encode()
 
 
-def make_spider(tmp_path: Path, **arguments: str) -> WpPostsSpider:
+def make_spider(tmp_path: Path, concurrency: int = 1, **arguments: str) -> WpPostsSpider:
+    """The spider on a site of its own; ``concurrency`` 1 (the default here) asks for page 1 alone."""
     ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL")
     settings = {name: getattr(project_settings, name) for name in ours} | {
-        "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output")}
+        "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency}
     crawler = get_crawler(WpPostsSpider, settings)
     spider = WpPostsSpider.from_crawler(crawler, **({"site": SITE} | arguments))
     crawler.spider = spider
@@ -49,15 +51,24 @@ def spider(tmp_path: Path) -> WpPostsSpider:
     return make_spider(tmp_path)
 
 
-def discover(spider: WpPostsSpider) -> Request:
-    """Home page with the Link header, then the root: returns the first posts page request."""
+def discover_all(spider: WpPostsSpider) -> list[Request]:
+    """Home page with the Link header, then the root: returns the requests for the first posts pages."""
     import asyncio
 
     home = asyncio.run(first_request(spider))
     [root] = respond(home, b"<html></html>", headers={"Link": f'<{ROOT}>; rel="https://api.w.org/"',
                                                      "Content-Type": "text/html"}, response_class=HtmlResponse)
-    [posts] = respond(root, INDEX)
+    return respond(root, INDEX)
+
+
+def discover(spider: WpPostsSpider) -> Request:
+    [posts] = discover_all(spider)
     return posts
+
+
+def page_numbers(requests: list[Any]) -> list[str]:
+    return [request.url.split("&page=")[1].split("&")[0] for request in requests
+            if isinstance(request, Request) and "wp/v2/posts" in request.url]
 
 
 def test_the_api_root_comes_from_the_home_page_link_header_and_posts_are_asked_100_a_page(spider):
@@ -107,6 +118,45 @@ def test_the_first_page_schedules_every_other_page_at_once(spider, seed_post):
     pages = [request.url for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
     assert [url.split("&page=")[1].split("&")[0] for url in pages] == ["2", "3"]
     assert spider.sites[SITE].total == 250
+
+
+def test_a_full_crawl_asks_for_as_many_pages_as_it_may_at_once_and_then_for_the_rest(seed_post, tmp_path):
+    spider = make_spider(tmp_path, concurrency=4)
+    first, *ahead = discover_all(spider)
+    assert page_numbers([first, *ahead]) == ["1", "2", "3", "4"]
+    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
+    output = respond(first, json.dumps(page).encode(), headers={"X-WP-Total": "550", "X-WP-TotalPages": "6"})
+    assert page_numbers(output) == ["5", "6"]
+
+
+def test_on_a_small_site_the_pages_asked_for_ahead_end_nothing(seed_post, tmp_path):
+    spider = make_spider(tmp_path, concurrency=4)
+    first, second, *past_the_end = discover_all(spider)
+    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
+    assert page_numbers(respond(first, json.dumps(page).encode(),
+                                headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})) == []
+    respond(second, json.dumps([dict(seed_post, id=post_id) for post_id in range(101, 151)]).encode(),
+            headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
+    body = b'{"code":"rest_post_invalid_page_number","message":"The page number requested is larger"}'
+    for request in past_the_end:
+        respond(request, body, status=400)
+    site = spider.sites[SITE]
+    assert (len(site.post_ids), site.pages_in_flight, site.pages_lost) == (150, 0, 0)
+    assert not spider.crawler.stats.get_value("viewworld/pages_failed")
+
+
+def test_pages_asked_for_ahead_at_a_refused_per_page_are_dropped_and_asked_for_again(tmp_path):
+    spider = make_spider(tmp_path, concurrency=4)
+    first, *ahead = discover_all(spider)
+    body = b'{"code":"rest_invalid_param","message":"Invalid parameter(s): per_page","data":{"status":400}}'
+    assert respond(ahead[0], body, status=400) == []  # before page 1 told: page 1 will step down
+    again = respond(first, body, status=400)
+    assert [request.url.split("per_page=")[1].split("&")[0] for request in again] == ["50"] * 4
+    assert page_numbers(again) == ["1", "2", "3", "4"]
+    for request in ahead[1:]:  # after page 1 told
+        assert respond(request, body, status=400) == []
+    assert not spider.crawler.stats.get_value("viewworld/pages_failed")
+    assert spider.sites[SITE].pages_in_flight == 4
 
 
 def test_without_pagination_headers_the_pages_are_walked_until_a_short_one(seed_post, tmp_path):

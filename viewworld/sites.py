@@ -87,6 +87,8 @@ class Site:
     totals: set[int] = field(default_factory=set)
     """``X-WP-Total`` of every posts page: more than one value means posts came or went mid-walk."""
     pages: int = 0
+    pages_requested: int = 0
+    """The highest posts page asked for so far (pages 2..N go at once, some with page 1)."""
     flushed_once: bool = False
     pages_in_flight: int = 0
     pages_lost: int = 0

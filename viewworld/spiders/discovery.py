@@ -39,7 +39,7 @@ class ApiDiscovery:
     sites: dict[str, Site]
     crawler: Any
     request: Any
-    posts_request: Any
+    first_pages: Any
 
     def parse_home(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self.sites[site_id]
@@ -98,7 +98,7 @@ class ApiDiscovery:
 
     def check_credentials_or_start(self, site: Site) -> Iterator[Request]:
         if site.credentials is None:
-            yield self.posts_request(site, 1)
+            yield from self.first_pages(site)
             return
         assert site.api_root is not None
         yield self.request(site, site.api_root.endpoint("/wp/v2/users/me", {"_fields": "id,slug"}),
@@ -111,11 +111,11 @@ class ApiDiscovery:
             logger.warning("%s: the %s was not accepted (%s); revisions are skipped",
                            site.url, site.credentials, error)
             site.credentials = None
-        yield self.posts_request(site, 1)
+        yield from self.first_pages(site)
 
     def credentials_check_failed(self, failure: Failure) -> Iterator[Request]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         logger.warning("%s: could not check the %s (%s); revisions are skipped",
                        site.url, site.credentials, describe_failure(failure))
         site.credentials = None
-        yield self.posts_request(site, 1)
+        yield from self.first_pages(site)

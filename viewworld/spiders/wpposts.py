@@ -200,6 +200,18 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             params["modified_after"] = utc_text(parse_utc(site.state.mark) - self.overlap)
         return params
 
+    def first_pages(self, site: Site) -> Iterator[Request]:
+        """Page 1 and, in a full crawl of a site just discovered, the pages after it up to the site's
+        concurrency (``CONCURRENT_REQUESTS_PER_DOMAIN``): while WordPress computes page 1, which says
+        how many pages there are, the other slots fetch pages there are on any site of that size. On a
+        smaller site the extra pages come back 400 ``rest_post_invalid_page_number``, which ends nothing."""
+        yield self.posts_request(site, 1)
+        if site.mode != FULL or site.root_remembered:
+            return
+        ahead = min(self.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), self.page_limit(site))
+        for page in range(2, ahead + 1):
+            yield self.posts_request(site, page)
+
     def posts_request(self, site: Site, page: int, include: list[int] | None = None) -> Request:
         assert site.api_root is not None
         params: dict[str, object] = {"per_page": site.per_page, "page": page, **site.posts_order(),
@@ -207,19 +219,27 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if include is not None:
             params = {"include": ",".join(map(str, include)), "per_page": site.per_page, "orderby": "id"}
         site.pages_in_flight += 1
+        site.pages_requested = max(site.pages_requested, 0 if include else page)
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_posts_page,
-                            self.posts_page_failed, cb_kwargs={"page": 0 if include else page})
+                            self.posts_page_failed,
+                            cb_kwargs={"page": 0 if include else page, "per_page": site.per_page})
 
-    def parse_posts_page(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
+    def parse_posts_page(self, response: Response, site_id: str, page: int,
+                         per_page: int | None = None) -> Iterator[Any]:
         site = self.sites[site_id]
         site.pages_in_flight -= 1
+        if page > 1 and (per_page not in (None, site.per_page) or per_page_refused(response.status, response.body)):
+            # Asked for with page 1 at a per_page the site refuses: page 1 steps it down and walks again.
+            yield from self.after_page(site)
+            return
         if page == 1 and site.root_remembered and not is_json(response):
             yield from self.rediscover(site, response)
             return
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
             refused, site.per_page = site.per_page, site.per_page // 2
             logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, refused, site.per_page)
-            yield self.posts_request(site, 1)
+            site.pages_requested = 0
+            yield from self.first_pages(site)
             return
         if page == 1 and response.status in (401, 403):
             error = error_from_answer(response.status, response.body, content_type(response))
@@ -234,7 +254,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                 site.total = pages.total
             if page:
                 yield from self.schedule_more_pages(site, pages, page, listed_count, site.per_page,
-                                                    self.page_limit(site), self.posts_request)
+                                                    self.page_limit(site), self.posts_request,
+                                                    requested=site.pages_requested)
             now = utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
@@ -278,9 +299,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         return items, len(answer), pages
 
     def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int, per_page: int,
-                            limit: int, make_request: Any) -> Iterator[Request]:
+                            limit: int, make_request: Any, requested: int = 0) -> Iterator[Request]:
         """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
-        (caches strip it), or when it cannot be true, the next page while pages come back full."""
+        (caches strip it), or when it cannot be true, the next page while pages come back full. Pages up
+        to ``requested`` have been asked for already."""
         total_pages = pages.total_pages
         if total_pages is not None and not plausible_total_pages(pages.total, total_pages, per_page, count):
             if page == 1:
@@ -289,12 +311,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             total_pages = None
         if total_pages is not None:
             if page == 1:
-                for next_page in range(2, min(total_pages, limit) + 1):
+                for next_page in range(max(2, requested + 1), min(total_pages, limit) + 1):
                     yield make_request(site, next_page)
             return
         if page == 1:
             logger.info("%s: no usable X-WP-TotalPages; walking the pages until a short one", site.url)
-        if count >= per_page and page < limit:
+        if count >= per_page and page < limit and page + 1 > requested:
             yield make_request(site, page + 1)
 
     def page_limit(self, site: Site) -> int:
@@ -325,7 +347,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         # authors and terms (and many of its images), so later posts complete as their pages arrive and
         # cleaning runs while pages download, not all at the end. Later partial batches wait to fill up.
         many_pages = (site.total or 0) > EARLY_FLUSH_MIN_PAGES * site.per_page
-        first_page = site.pages == 1 and not site.flushed_once and many_pages
+        first_page = not site.flushed_once and many_pages
         site.flushed_once = site.flushed_once or first_page
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 or first_page else None)
 
