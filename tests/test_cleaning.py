@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
@@ -671,3 +671,63 @@ def test_cleaning_pipeline_fills_reading_time_language_and_markdown_when_asked()
     post.content_html, post.language = '<div lang="cy"><p>Helo</p></div>', "en_GB"
     CleaningPipeline().process_item(post)
     assert (post.language, post.content_markdown) == ("cy", None)
+
+
+_URL_PIECES = st.sampled_from([
+    "http://", "https://", "HTTPS://", "//", "e.org", "E.Org", "www.e.org", "xn--caf-dma.e", "café.e", "[::1]", "[::1",
+    ":8080", ":", "/", "//", "a", "b.jpg", "..", ".", "?", "#", "?#", "w=1", "&", ";", "=", "%20", " ", "\t", "\n", "é",
+    "@", "\x00", "\\", "\u3000", "mailto:", "data:",
+])
+
+
+@settings(deadline=None, max_examples=800)
+@example("https://e.org/a?", "https://www.e.org/2024/post/")
+@example("https://e.org/a#", "https://www.e.org/2024/post/")
+@example("https://e.org/a?#b", "https://www.e.org/2024/post/")
+@example("https://e.org/a;", "https://www.e.org/2024/post/")
+@example("http://e.org/a b", "http://e.org/a")
+@example("https://[::1/x", "https://www.e.org/2024/post/")
+@example("https://café.e/x", "https://www.e.org/2024/post/")
+@example("https://e.org/x", "http://e.org/a")
+@example("https://e.org/x", "")
+@example("https://E.Org:8080/x", "")
+@example("https://e.org/x", "http://[::1")
+@given(st.lists(_URL_PIECES, max_size=8).map("".join),
+       st.sampled_from(["https://www.e.org/2024/post/", "http://e.org/a", "HTTPS://e.org/", "", "e.org/x",
+                        "ftp://e.org/", "http://[::1"]))
+def test_absolute_urls_skip_urljoin_only_where_it_would_return_them_unchanged(url, base):
+    from urllib.parse import urlsplit
+
+    from viewworld.media import _host
+
+    try:
+        assert _host(url) == (urlsplit(url).hostname or "")
+    except ValueError:
+        assert _host(url) == ""
+
+    from urllib.parse import urljoin
+
+    from w3lib.html import strip_html5_whitespace
+
+    from viewworld.media import absolute_url
+
+    try:
+        expected = urljoin(base, strip_html5_whitespace(url))
+    except ValueError:
+        expected = None
+    assert absolute_url(url, base) == expected
+
+
+# The regex the srcset parser replaced (one findall cost ~30 us on a five-candidate srcset), as the reference.
+_SRCSET_REFERENCE_RE = re.compile(r"[\s,]*([^\s,]\S*?)(?:,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
+
+
+@settings(deadline=None, max_examples=800)
+@example("a.jpg 300w,b,c.jpg 2x, d.jpg,, e.jpg")
+@example("a.jpg,,b.jpg 2x , ,c.jpg\t1.5x,")
+@given(st.lists(st.sampled_from(["a.jpg", "b", " ", "  ", "\t", "\n", ",", ",,", "300w", "2x", "1.5x", "(", ")", "é"]),
+                max_size=12).map("".join))
+def test_srcset_candidates_are_what_the_reference_regex_finds(srcset):
+    from viewworld.media import srcset_candidates
+
+    assert srcset_candidates(srcset) == _SRCSET_REFERENCE_RE.findall(srcset)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from w3lib.html import strip_html5_whitespace
 
 from viewworld.media import (
-    SRCSET_CANDIDATE_RE,
     absolute_url,
     dimension,
     embed_of,
@@ -19,6 +18,7 @@ from viewworld.media import (
     promote_lazy_attributes,
     replace_with_link,
     site_host,
+    srcset_candidates,
 )
 from viewworld.text import collapse_whitespace, drop_invisible
 
@@ -206,7 +206,7 @@ class ContentWalk:
         promote_lazy_attributes(image)
         srcset = ", ".join(
             f"{url} {descriptor}".strip()
-            for candidate, descriptor in SRCSET_CANDIDATE_RE.findall(image.get("srcset") or "")
+            for candidate, descriptor in srcset_candidates(image.get("srcset") or "")
             if (url := absolute_url(candidate, self.base_url)) and is_http(url)
         )
         largest = largest_srcset_candidate(srcset)

@@ -4,6 +4,7 @@ their ``srcset`` candidates, lazy-loading attributes, and the URL helpers they s
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -32,8 +33,11 @@ _FLOW_PARENTS = frozenset({"body", "div", "figure", "blockquote", "li", "dd", "t
 _LAZY_ATTRIBUTES = (
     ("data-src", "src"), ("data-lazy-src", "src"), ("data-srcset", "srcset"), ("data-lazy-srcset", "srcset"),
 )  # fmt: skip
-# A candidate's URL runs to the first space, or to commas followed by a space or the end.
-SRCSET_CANDIDATE_RE = re.compile(r"[\s,]*([^\s,]\S*?)(?:,+(?=\s|$)|\s+([^,]*)(?:,|$)|$)")
+# A srcset candidate's URL runs to the first space, or to commas followed by a space or the end (HTML's
+# algorithm); its descriptor, if a space follows the URL, to the next comma.
+_SRCSET_GAP_RE = re.compile(r"[\s,]*")
+_SRCSET_URL_RE = re.compile(r"\S+")
+_SRCSET_DESCRIPTOR_RE = re.compile(r"\s+([^,]*),?|")
 _DIMENSION_RE = re.compile(r"\s*(\d{1,9})(?:\.\d*)?(?:px)?\s*")
 
 
@@ -97,6 +101,28 @@ def replace_with_link(element: _Element, url: str) -> None:
     parent.replace(element, replacement)
 
 
+def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
+    """The (URL, descriptor) candidates of a ``srcset``.
+
+    >>> srcset_candidates("a.jpg 300w,b,c.jpg 2x, d.jpg,, e.jpg")
+    [('a.jpg', '300w'), ('b,c.jpg', '2x'), ('d.jpg', ''), ('e.jpg', '')]
+    """
+    candidates = []
+    position, end = 0, len(srcset)
+    while (position := _SRCSET_GAP_RE.match(srcset, position).end()) < end:  # type: ignore[union-attr]
+        url_match = _SRCSET_URL_RE.match(srcset, position)
+        assert url_match is not None  # the gap stops at a character that is no space and no comma
+        url, position = url_match[0], url_match.end()
+        if url.endswith(","):
+            candidates.append((url.rstrip(","), ""))
+            continue
+        descriptor = _SRCSET_DESCRIPTOR_RE.match(srcset, position)
+        assert descriptor is not None  # it can match nothing
+        candidates.append((url, descriptor[1] or ""))
+        position = descriptor.end()
+    return candidates
+
+
 def largest_srcset_candidate(srcset: str) -> tuple[str, int | None] | None:
     """The URL of the largest candidate of a ``srcset`` (by width descriptor, else by density),
     and its width if it has one.
@@ -110,7 +136,7 @@ def largest_srcset_candidate(srcset: str) -> tuple[str, int | None] | None:
     """
     widths: list[tuple[int, str]] = []
     densities: list[tuple[float, str]] = []
-    for url, descriptor in SRCSET_CANDIDATE_RE.findall(srcset):
+    for url, descriptor in srcset_candidates(srcset):
         descriptor = descriptor.strip().lower()
         try:
             if descriptor.endswith("w"):
@@ -150,10 +176,35 @@ def absolute_url(url: str, base_url: str) -> str | None:
     >>> absolute_url(" ../b/ ", "https://example.org/a/post/")
     'https://example.org/a/b/'
     """
+    url = strip_html5_whitespace(url)
+    if _is_plain_absolute(url) and _parses(base_url):
+        return url  # what urljoin would return, at a tenth of its cost: most URLs in a post are such
     try:
-        return urljoin(base_url, strip_html5_whitespace(url))
+        return urljoin(base_url, url)
     except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
         return None
+
+
+_PLAIN_ABSOLUTE_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\s;\[\]]*)?")
+
+
+@lru_cache(maxsize=256)
+def _parses(url: str) -> bool:
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_plain_absolute(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL with a plain host that ``urljoin`` returns unchanged against any base
+    it can parse: no whitespace, ``;``, brackets or non-ASCII host, no empty ``?`` or ``#`` at its end.
+
+    >>> _is_plain_absolute("https://e.org/a/b.jpg?w=1#x"), _is_plain_absolute("https://e.org/a?")
+    (True, False)
+    """
+    return (_PLAIN_ABSOLUTE_RE.fullmatch(url) is not None and not url.endswith(("?", "#")) and "?#" not in url)
 
 
 def is_http(url: str) -> bool:
@@ -166,6 +217,8 @@ def site_host(url: str) -> str:
 
 
 def _host(url: str) -> str:
+    if _is_plain_absolute(url):
+        return url.split("/", 3)[2].partition(":")[0].lower()
     try:
         return urlsplit(url).hostname or ""
     except ValueError:
