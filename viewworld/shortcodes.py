@@ -11,6 +11,7 @@ _SHORTCODE_RE = re.compile(
       | \[(?P<closing>/)?(?P<name>[a-zA-Z][\w-]*)(?P<attributes>\s[^\[\]]*)?/?\]""",
     re.DOTALL | re.IGNORECASE | re.VERBOSE,
 )
+_SHORTCODE_START_RE = re.compile(r"\[/?[a-zA-Z]")
 _CLOSING_SHORTCODE_RE = re.compile(r"\[/([a-zA-Z][\w-]*)\]")
 _WORDPRESS_SHORTCODES = frozenset({"caption", "gallery", "embed", "audio", "video", "playlist", "wp_caption"})
 _CAPTION_ATTRIBUTE_RE = re.compile(r"""\bcaption=(?:"([^"]*)"|'([^']*)')""")
@@ -42,7 +43,8 @@ def has_shortcode(text: str) -> bool:
     >>> has_shortcode("[&hellip;] [sic]"), has_shortcode("[gallery]")
     (False, True)
     """
-    return expand_shortcodes(text) != text
+    # Every shortcode starts "[name" or "[/name"; most text holds none (WordPress's "[&hellip;]" is none).
+    return _SHORTCODE_START_RE.search(text) is not None and expand_shortcodes(text) != text
 
 
 def _expand_shortcode(match: re.Match[str], closed: set[str]) -> str:
