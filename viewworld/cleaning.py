@@ -132,7 +132,7 @@ def html_to_text(html: str) -> str:
     'City\\tRain\\nOslo\\t12 mm'
     """
     if (paragraph := _PLAIN_PARAGRAPH_RE.fullmatch(html)) and (text := _plain_text(paragraph[1])) is not None:
-        return "" if text.isspace() else collapse_whitespace(text)
+        return collapse_whitespace(text)
     return _walked_text(html, FLOW)
 
 
@@ -160,7 +160,7 @@ def _plain_text(text: str) -> str | None:
     >>> _plain_text("Russia&#8217;s long game [&hellip;]"), _plain_text("Tom & Jerry")
     ('Russia’s long game […]', None)
     """
-    if "[" in text and has_shortcode(text) or _NOT_XML_RE.search(text):
+    if has_shortcode(text) or _NOT_XML_RE.search(text):
         return None
     if "&" not in text:
         return text
@@ -214,9 +214,8 @@ def _parse(html: str) -> _Element:
     if data.translate(None, delete=_XML_BYTES) or b"\xef\xbf" in data:  # U+FFC0-U+FFFF holds U+FFFE, U+FFFF
         html = _NOT_XML_RE.sub("", html)
         data = b""
-    if "[" in html and has_shortcode(html):
-        html = expand_shortcodes(html)
-        data = b""
+    if (expanded := expand_shortcodes(html)) != html:
+        html, data = expanded, b""
     # libxml2 reads UTF-8 bytes faster than a str (which lxml hands it as UCS-4).
     body = etree.fromstring(b"<html><body>" + (data or html.encode()), _PARSER).find("body")
     return body if body is not None else etree.fromstring(b"<html><body></body></html>", _PARSER).find("body")

@@ -204,12 +204,13 @@ class ContentWalk:
             replace_with_text(image, image.get("alt"))
             return
         promote_lazy_attributes(image)
-        srcset = ", ".join(
-            f"{url} {descriptor}".strip()
+        candidates = [
+            (url, descriptor)
             for candidate, descriptor in srcset_candidates(image.get("srcset") or "")
             if (url := absolute_url(candidate, self.base_url)) and is_http(url)
-        )
-        largest = largest_srcset_candidate(srcset)
+        ]
+        srcset = ", ".join(f"{url} {descriptor}".strip() for url, descriptor in candidates)
+        largest = largest_srcset_candidate(candidates)
         src = absolute_url(image.get("src") or "", self.base_url)
         if src is None or not is_http(src):
             src = largest[0] if largest else None

@@ -123,20 +123,20 @@ def srcset_candidates(srcset: str) -> list[tuple[str, str]]:
     return candidates
 
 
-def largest_srcset_candidate(srcset: str) -> tuple[str, int | None] | None:
-    """The URL of the largest candidate of a ``srcset`` (by width descriptor, else by density),
-    and its width if it has one.
+def largest_srcset_candidate(candidates: list[tuple[str, str]]) -> tuple[str, int | None] | None:
+    """The URL of the largest of a ``srcset``'s (URL, descriptor) candidates (by width descriptor, else
+    by density), and its width if it has one.
 
-    >>> largest_srcset_candidate("a-300x200.jpg 300w, a-1024x683.jpg 1024w, a-768x512.jpg 768w")
+    >>> largest_srcset_candidate(srcset_candidates("a-300x200.jpg 300w, a-1024x683.jpg 1024w, a-768x512.jpg 768w"))
     ('a-1024x683.jpg', 1024)
-    >>> largest_srcset_candidate("a.jpg, a@2x.jpg 2x")
+    >>> largest_srcset_candidate(srcset_candidates("a.jpg, a@2x.jpg 2x"))
     ('a@2x.jpg', None)
-    >>> largest_srcset_candidate(" , ") is None
+    >>> largest_srcset_candidate(srcset_candidates(" , ")) is None
     True
     """
     widths: list[tuple[int, str]] = []
     densities: list[tuple[float, str]] = []
-    for url, descriptor in srcset_candidates(srcset):
+    for url, descriptor in candidates:
         descriptor = descriptor.strip().lower()
         try:
             if descriptor.endswith("w"):

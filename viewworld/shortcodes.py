@@ -29,6 +29,8 @@ def expand_shortcodes(html: str) -> str:
     >>> expand_shortcodes('[caption id="a1"]<img src="a.jpg"> The lake[/caption]')
     '<figure class="wp-caption"><img src="a.jpg"><figcaption class="wp-caption-text">The lake</figcaption></figure>'
     """
+    if _SHORTCODE_START_RE.search(html) is None:  # every shortcode starts "[name" or "[/name"; most HTML has none
+        return html
     while True:
         closed = set(_CLOSING_SHORTCODE_RE.findall(html))
         expanded = _SHORTCODE_RE.sub(lambda match: _expand_shortcode(match, closed), html)
@@ -43,8 +45,7 @@ def has_shortcode(text: str) -> bool:
     >>> has_shortcode("[&hellip;] [sic]"), has_shortcode("[gallery]")
     (False, True)
     """
-    # Every shortcode starts "[name" or "[/name"; most text holds none (WordPress's "[&hellip;]" is none).
-    return _SHORTCODE_START_RE.search(text) is not None and expand_shortcodes(text) != text
+    return expand_shortcodes(text) != text
 
 
 def _expand_shortcode(match: re.Match[str], closed: set[str]) -> str:
