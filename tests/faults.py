@@ -385,7 +385,8 @@ def reset() -> Any:
 
 
 def delay(seconds: float) -> Any:
-    """The answer comes, but only after ``seconds`` (past the crawler's timeout)."""
+    """The answer comes, but only after ``seconds``: a slow server, one past the crawler's timeout, or one across
+    the internet (bench/latency_proxy.py)."""
     async def fault(request: Request, forward: Any) -> Answer:
         await asyncio.sleep(seconds)
         return await forward(request)
