@@ -14,7 +14,6 @@ answers back.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from viewworld.cleaning import inline_text
 from viewworld.items import Post
+from viewworld.state import parse_utc, utc_text
 from viewworld.wordpress import Link, first_href, parse_api_href, post_revisions
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ _TERM_FIELDS = "id,name,slug"
 # Images are mostly one per post: keeping every one for the whole crawl would hold ~1 KB a post (100 MB
 # at 100,000 posts). The newest are kept; an image a later post shares with an old one is asked again.
 MEDIA_KEPT = 5000
-_REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,11 @@ class PostAssembler:
         self._revisions_waiting: dict[int, _Pending] = {}
         self._new_batches: list[Batch] = []
         self._ready: list[Post] = []
-        self.waiting_posts = 0
         self.waiting_by_site: Counter[str] = Counter()
+
+    @property
+    def waiting_posts(self) -> int:
+        return sum(self.waiting_by_site.values())
 
     # Input ------------------------------------------------------------------------------------------
 
@@ -114,7 +116,6 @@ class PostAssembler:
             self._revisions_waiting[post.id] = pending
             pending.missing += 1
         if pending.missing:
-            self.waiting_posts += 1
             self.waiting_by_site[site.origin] += 1
         else:
             self._finish(pending)
@@ -229,7 +230,6 @@ class PostAssembler:
     def _release(self, pending: _Pending) -> None:
         pending.missing -= 1
         if pending.missing == 0:
-            self.waiting_posts -= 1
             self.waiting_by_site[pending.site.origin] -= 1
             self._finish(pending)
 
@@ -405,12 +405,9 @@ def gmt(value: object) -> str | None:
     if _LOCAL_MOMENT.match(value):
         return value + "Z"
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return utc_text(parse_utc(value))
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def local_moment(value: object) -> str | None:

@@ -233,19 +233,20 @@ def loads(body: bytes) -> Any:
         body = body[3:]
     body = _LEADING_PHP_MESSAGES.sub(b"", body, count=1).lstrip()
     # orjson decodes a page of posts in under half the time; what it refuses and Python's json takes
-    # (a lone surrogate escape, NaN, UTF-16) and the noise after the JSON go the slow way.
+    # (a lone surrogate escape, NaN, UTF-16) and the noise after the JSON go through Python's json, once.
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(body)
-    except ValueError:
         text = body.decode("utf-8")
-        data, end = json.JSONDecoder().raw_decode(text)
-        if not _TRAILING_NOISE.match(text, end):
-            raise
-        return data
+    except UnicodeDecodeError:
+        return json.loads(body)  # UTF-16 or UTF-32, which Python's json detects
+    data, end = json.JSONDecoder().raw_decode(text)
+    rest = text[end:].lstrip()
+    if rest and not _TRAILING_NOISE.match(text, end):
+        raise json.JSONDecodeError("Extra data", text, len(text) - len(rest))
+    return data
 
 
 @dataclass(frozen=True)

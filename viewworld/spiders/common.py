@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+    from viewworld.wordpress import WordPressError
+
 
 def utc_now() -> str:
     return utc_text(datetime.now(UTC))
@@ -24,6 +26,11 @@ def utc_now() -> str:
 
 def content_type(response: Response) -> str:
     return (response.headers.get("Content-Type") or b"").decode("latin-1")
+
+
+def answer_error(response: Response, status: int | None = None) -> WordPressError:
+    """WordPress's error in an answer (its code and message), or what the answer is instead."""
+    return error_from_answer(response.status if status is None else status, response.body, content_type(response))
 
 
 def is_json(response: Response) -> bool:
@@ -56,7 +63,7 @@ def describe_failure(failure: Failure) -> str:
     error = failure.value
     if isinstance(error, HttpError):
         response = error.response
-        return str(error_from_answer(response.status, response.body, content_type(response)))
+        return str(answer_error(response))
     if isinstance(error, (CancelledError, DownloadCancelledError)):
         return "download cancelled: " + (failure.getErrorMessage() or "the answer passed the download max size "
                                          "(DOWNLOAD_MAXSIZE), or was too slow")

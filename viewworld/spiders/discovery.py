@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from viewworld.spiders.common import content_type, describe_failure
+from viewworld.spiders.common import answer_error, describe_failure
 from viewworld.wordpress import (
     ApiRoot,
     api_root_from_html,
     api_root_from_link_headers,
-    error_from_answer,
     fallback_api_roots,
     is_api_index,
     loads,
@@ -71,7 +70,7 @@ class ApiDiscovery:
             yield from self.check_credentials_or_start(site)
             return
         what = "no wp/v2 namespace (WordPress older than 4.7?)" if isinstance(index, dict) else str(
-            error_from_answer(response.status, response.body, content_type(response)))
+            answer_error(response))
         answers = [*answers, f"{response.url}: {what}"]
         yield from self.next_root_or_give_up(site, candidates, answers)
 
@@ -107,7 +106,7 @@ class ApiDiscovery:
     def parse_credentials_check(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self.sites[site_id]
         if response.status != 200:
-            error = error_from_answer(response.status, response.body, content_type(response))
+            error = answer_error(response)
             logger.warning("%s: the %s was not accepted (%s); revisions are skipped",
                            site.url, site.credentials, error)
             site.credentials = None

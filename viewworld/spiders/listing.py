@@ -79,8 +79,7 @@ class IdListing:
             listed, listed_count, pages = answer
             assert site.listed is not None
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
-            yield from self.schedule_more_pages(site, pages, page, listed_count, site.per_page, MAX_PAGES,
-                                                self.listing_request)
+            yield from self.schedule_more_pages(site, pages, page, listed_count, MAX_PAGES, self.listing_request)
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
 

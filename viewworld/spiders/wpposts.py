@@ -32,7 +32,7 @@ from viewworld.credentials import credentials_for_sites
 from viewworld.items import Post
 from viewworld.output import recover_part_files
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
-from viewworld.spiders.common import content_type, describe_failure, is_json, utc_now, with_int_id
+from viewworld.spiders.common import answer_error, describe_failure, is_json, utc_now, with_int_id
 from viewworld.spiders.discovery import ApiDiscovery
 from viewworld.spiders.listing import IdListing
 from viewworld.state import SiteLocked, StateStore, parse_utc, utc_text
@@ -42,7 +42,6 @@ from viewworld.wordpress import (
     ApiRoot,
     Pagination,
     WordPressError,
-    error_from_answer,
     loads,
     pagination,
     per_page_refused,
@@ -242,7 +241,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             yield from self.first_pages(site)
             return
         if page == 1 and response.status in (401, 403):
-            error = error_from_answer(response.status, response.body, content_type(response))
+            error = answer_error(response)
             if error.code in BLOCKED_CODES or not is_json(response):
                 self.give_up(site, f"{response.url}: {error}")
                 return
@@ -253,7 +252,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             if page == 1:
                 site.total = pages.total
             if page:
-                yield from self.schedule_more_pages(site, pages, page, listed_count, site.per_page,
+                yield from self.schedule_more_pages(site, pages, page, listed_count,
                                                     self.page_limit(site), self.posts_request,
                                                     requested=site.pages_requested)
             now = utc_now()
@@ -270,23 +269,23 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def rediscover(self, site: Site, response: Response) -> Iterator[Request]:
         """The remembered API root no longer answers: discover it again."""
         logger.warning("%s: the remembered API root %s did not answer (%s); discovering it again", site.url,
-                       response.url, error_from_answer(response.status, response.body, content_type(response)))
+                       response.url, answer_error(response))
         site.root_remembered, site.api_root = False, None
-        yield self.request(site, site.url + "/", self.parse_home, self.site_unreachable, handle_all_statuses=True)
+        yield from self.first_requests(site)
 
     def read_list(self, site: Site, response: Response,
                   what: str) -> tuple[list[dict[str, Any]], int, Pagination] | None:
         """The items of a list answer that have a usable id, how many items it listed and its pagination
         headers; None (and the page counted as lost, unless past the end) when it is not a list."""
         if response.status != 200:
-            error = error_from_answer(response.status, response.body, content_type(response))
+            error = answer_error(response)
             if error.code != PAGE_PAST_THE_END:
                 self.page_lost(site, response.url, f"{what}: {error}")
             return None
         try:
             answer = loads(response.body)
         except ValueError:
-            answer = error_from_answer(200, response.body, content_type(response))
+            answer = answer_error(response, 200)
         if not isinstance(answer, list):
             self.page_lost(site, response.url, f"{what}: {answer if isinstance(answer, WordPressError) else 'not a list'}")
             return None
@@ -298,13 +297,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             self.page_lost(site, response.url, f"{what}: {len(answer) - len(items)} items without a usable id")
         return items, len(answer), pages
 
-    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int, per_page: int,
+    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int,
                             limit: int, make_request: Any, requested: int = 0) -> Iterator[Request]:
         """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
         (caches strip it), or when it cannot be true, the next page while pages come back full. Pages up
         to ``requested`` have been asked for already."""
         total_pages = pages.total_pages
-        if total_pages is not None and not plausible_total_pages(pages.total, total_pages, per_page, count):
+        if total_pages is not None and not plausible_total_pages(pages.total, total_pages, site.per_page, count):
             if page == 1:
                 logger.warning("%s: X-WP-TotalPages %s cannot be true (X-WP-Total %s, %d on page 1); walking "
                                "the pages instead", site.url, total_pages, pages.total, count)
@@ -316,7 +315,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             return
         if page == 1:
             logger.info("%s: no usable X-WP-TotalPages; walking the pages until a short one", site.url)
-        if count >= per_page and page < limit and page + 1 > requested:
+        if count >= site.per_page and page < limit and page + 1 > requested:
             yield make_request(site, page + 1)
 
     def page_limit(self, site: Site) -> int:
@@ -373,7 +372,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                 self.assembler.resolve(batch, resources)
                 yield from self.assembled()
                 return
-        self.linked_failed(batch, error_from_answer(response.status, response.body, content_type(response)))
+        self.linked_failed(batch, answer_error(response))
         yield from self.assembled()
 
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
