@@ -36,6 +36,7 @@ import math
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import statistics
@@ -131,6 +132,8 @@ class Server:
     def ready(self) -> dict[str, Any]:
         if not self.info:
             assert self.process.stdout is not None
+            if not select.select([self.process.stdout], [], [], self.timeout)[0]:
+                raise RuntimeError(f"{self.name} did not start in {self.timeout:.0f} s: see {self.log.name}")
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"{self.name} did not start: see {self.log.name}")

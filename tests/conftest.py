@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.wordpress.processes import free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -36,8 +38,4 @@ def wordpress_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (bound and released at once)."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_port()

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "viewworld" / "schemas"
 # Tests crawl loopback servers: no politeness delay, so that the suite stays fast.
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "PROGRESS_INTERVAL": "0", "LOG_LEVEL": "INFO"}
-_CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
+CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
 
 
 @dataclass
@@ -51,22 +51,32 @@ def scrapy_command() -> list[str]:
     return [sys.executable, "-m", "scrapy.cmdline"]
 
 
+def crawl_command(*arguments: str, settings: dict[str, str]) -> list[str]:
+    """``scrapy crawl wpposts -a ARG ... -s NAME=VALUE ...``: ``arguments`` are ``name=value``; the settings
+    are the fast ones of the tests, then ``settings``."""
+    command = [*scrapy_command(), "crawl", "wpposts"]
+    for argument in arguments:
+        command += ["-a", argument]
+    for name, value in (FAST | settings).items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def crawl_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment without credentials (a crawl gets them only when a test says so)."""
+    return {name: value for name, value in os.environ.items() if name not in CREDENTIAL_VARIABLES} | (env or {})
+
+
 def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = None,
           env: dict[str, str] | None = None, options: tuple[str, ...] = (), timeout: float = 300) -> Crawl:
     """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir -s STATE_DIR=output_dir/state``;
     ``arguments`` are ``name=value``. Crawls with the same ``output_dir`` share their state."""
     output_dir.mkdir(parents=True, exist_ok=True)
     log_file = output_dir / f"crawl-{len(list(output_dir.glob('crawl-*.log')))}.log"
-    command = [*scrapy_command(), "crawl", "wpposts", *options]
-    for argument in arguments:
-        command += ["-a", argument]
-    for name, value in ({**FAST, "OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"),
-                         "LOG_FILE": str(log_file)} | (settings or {})).items():
-        command += ["-s", f"{name}={value}"]
-    environment = {name: value for name, value in os.environ.items() if name not in _CREDENTIAL_VARIABLES}
-    environment.update(env or {})
-    finished = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+    command = crawl_command(*arguments, settings={"OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"),
+                                                  "LOG_FILE": str(log_file)} | (settings or {}))
+    finished = subprocess.run([*command, *options], cwd=ROOT, env=crawl_environment(env), capture_output=True,
+                              text=True, timeout=timeout, check=False)
     log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
     return Crawl(finished.returncode, output_dir, log, finished.stderr)
 

@@ -5,8 +5,8 @@
         crawl(tmp_path, f"site={proxy.url}")
 
 Each rule matches the request target (path and query, percent-decoded, so ``/wp-json/wp/v2/posts`` and
-``?rest_route=/wp/v2/posts`` read alike) with a regular expression, skips the first ``after`` matches and
-applies its fault to the next ``times`` ones (all of them when None). Everything else is forwarded as it is.
+``?rest_route=/wp/v2/posts`` read alike) with a regular expression and applies its fault to the first
+``times`` matches (all of them when None). Everything else is forwarded as it is.
 
 WordPress answers with absolute URLs of its own origin (``_links``, ``Link`` headers, HTML), so the proxy
 rewrites the upstream's ``host:port`` to its own in headers and bodies: a crawler pointed at the proxy stays
@@ -54,7 +54,7 @@ class Request:
         return unquote(self.target)
 
     def header(self, name: str) -> str | None:
-        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+        return _header(self.headers, name)
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Answer:
     """A body produced on the fly (too big to hold), sent after ``headers``, then the connection closes."""
 
     def header(self, name: str) -> str | None:
-        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+        return _header(self.headers, name)
 
     def without_headers(self, *names: str) -> Answer:
         lowered = {name.lower() for name in names}
@@ -90,15 +90,12 @@ class Rule:
     fault: Any
     name: str
     times: int | None = None
-    after: int = 0
-    matched: int = 0
     applied: int = 0
 
     def takes(self, request: Request) -> bool:
         if not self.pattern.search(request.decoded_target):
             return False
-        self.matched += 1
-        if self.matched <= self.after or (self.times is not None and self.applied >= self.times):
+        if self.times is not None and self.applied >= self.times:
             return False
         self.applied += 1
         return True
@@ -142,11 +139,10 @@ class FaultProxy:
 
     # Rules -------------------------------------------------------------------------------------------
 
-    def inject(self, pattern: str, fault: Any, *, times: int | None = None, after: int = 0,
-               name: str | None = None) -> Rule:
+    def inject(self, pattern: str, fault: Any, *, times: int | None = None, name: str | None = None) -> Rule:
         """Apply ``fault`` to the requests whose decoded target matches ``pattern`` (first rule wins)."""
         rule = Rule(re.compile(pattern), fault, name or getattr(fault, "__qualname__", "fault").split(".")[0],
-                    times, after)
+                    times)
         with self._lock:
             self.rules.append(rule)
         return rule
@@ -299,10 +295,7 @@ class FaultProxy:
                 await writer.drain()
             writer.close()
             return False
-        if answer.header("Content-Length") is None:
-            headers.append(("Content-Length", str(len(answer.body))))
-        else:
-            headers.append(("Content-Length", answer.header("Content-Length") or ""))
+        headers.append(("Content-Length", answer.header("Content-Length") or str(len(answer.body))))
         headers.append(("Connection", "keep-alive" if keep_alive else "close"))
         writer.write(_head(status_line, headers))
         if answer.trickle is None:
@@ -347,6 +340,7 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    name = name.lower()
     return next((value for key, value in headers if key.lower() == name), None)
 
 

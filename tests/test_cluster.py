@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from typing import TYPE_CHECKING
@@ -14,7 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from tests.crawling import FAST, ROOT, assert_valid_records, scrapy_command
+from tests.crawling import ROOT, assert_valid_records, crawl_command, crawl_environment
+from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,9 +28,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     """A private redis-server on 127.0.0.1 (Debian's package), stopped by its PID."""
     server_binary = shutil.which("redis-server")
     assert server_binary, "redis-server is missing: run scripts/install-system-packages.sh"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no", "--dir", str(tmp_path)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,14 +51,12 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 def start_worker(output_dir: Path, redis: str, name: str, *arguments: str,
                  settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    command = [*scrapy_command(), "crawl", "wpposts"]
-    for argument in arguments:
-        command += ["-a", argument]
-    all_settings = {**FAST, "REDIS_URL": redis, "OUTPUT_DIR": str(output_dir), "CLUSTER_SITES_PER_WORKER": "1",
-                    "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "CLUSTER_WORKER_TIMEOUT": "8", "LOG_FILE": str(output_dir / f"{name}.log")} | (settings or {})
-    for setting, value in all_settings.items():
-        command += ["-s", f"{setting}={value}"]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = crawl_command(*arguments, settings={
+        "REDIS_URL": redis, "OUTPUT_DIR": str(output_dir), "CLUSTER_SITES_PER_WORKER": "1",
+        "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "CLUSTER_WORKER_TIMEOUT": "8", "LOG_FILE": str(output_dir / f"{name}.log"),
+    } | (settings or {}))
+    return subprocess.Popen(command, cwd=ROOT, env=crawl_environment(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
 
 
 def wait_all(workers: list[subprocess.Popen[bytes]], timeout: float = 180) -> list[int]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.crawling import FAST, ROOT, assert_valid_records, crawl, scrapy_command
+from tests.crawling import ROOT, assert_valid_records, crawl, crawl_command, crawl_environment
 from viewworld.state import StateStore
 
 if TYPE_CHECKING:
@@ -87,13 +87,11 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
 
 def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     """A crawl slowed down to be caught mid-way, returned once its ``.part`` file has lines."""
-    settings = {**FAST, "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-                "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
-                "LOG_FILE": str(tmp_path / f"{name}.log")}
-    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={site.url}"]
-    for setting, value in settings.items():
-        command += ["-s", f"{setting}={value}"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = crawl_command(f"site={site.url}", settings={
+        "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "OUTPUT_DIR": str(tmp_path),
+        "STATE_DIR": str(tmp_path / "state"), "LOG_FILE": str(tmp_path / f"{name}.log")})
+    process = subprocess.Popen(command, cwd=ROOT, env=crawl_environment(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
         time.sleep(0.05)

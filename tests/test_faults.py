@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests import faults
-from tests.crawling import FAST, ROOT, Crawl, assert_valid_records, crawl, scrapy_command
+from tests.crawling import ROOT, Crawl, assert_valid_records, crawl, crawl_command, crawl_environment
 from tests.faults import FaultProxy
 
 if TYPE_CHECKING:
@@ -447,11 +447,10 @@ def test_the_application_password_never_shows(site, proxy, truth, tmp_path):
     proxy.inject(rf"wp/v2/posts/{revised[0]}/revisions", faults.reset())
     proxy.inject(rf"wp/v2/posts/{revised[1]}/revisions", faults.answer(500, b"<h1>Internal Server Error</h1>"))
     log_file = tmp_path / "crawl.log"
-    command = [*scrapy_command(), "crawl", "wpposts", "-a", f"site={proxy.url}"]
-    for name, value in {**FAST, **SETTINGS, "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"),
-                        "LOG_FILE": str(log_file), "LOG_LEVEL": "DEBUG"}.items():
-        command += ["-s", f"{name}={value}"]
-    environment = {**os.environ, "WP_USERNAME": site.username, "WP_APP_PASSWORD": site.app_password}
+    command = crawl_command(f"site={proxy.url}", settings={
+        **SETTINGS, "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"), "LOG_FILE": str(log_file),
+        "LOG_LEVEL": "DEBUG"})
+    environment = crawl_environment({"WP_USERNAME": site.username, "WP_APP_PASSWORD": site.app_password})
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     command_lines_seen = 0
     while process.poll() is None:

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.crawling import FAST, ROOT, assert_valid_records
+from tests.crawling import CREDENTIAL_VARIABLES, FAST, ROOT, assert_valid_records
+from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,15 +34,8 @@ if TYPE_CHECKING:
 
 PROJECT, SPIDER = "viewworld", "wpposts"
 SCRAPYD_DEPLOY = [sys.executable, "-m", "scrapyd_client.deploy"]
-_CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
 # What a build may leave in the work tree, and must not show as untracked.
 _BUILD_OUTPUT = re.compile(r"(^|/)(build|dist)/|\.egg-info(/|$)|\.egg$|(^|/)setup\.py$")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def git_status() -> set[str]:
@@ -53,7 +46,7 @@ def git_status() -> set[str]:
 
 def environment(**changes: str) -> dict[str, str]:
     """This process's environment without credentials or anything that would point Python at the work tree."""
-    dropped = (*_CREDENTIAL_VARIABLES, "PYTHONPATH", "SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")
+    dropped = (*CREDENTIAL_VARIABLES, "PYTHONPATH", "SCRAPY_SETTINGS_MODULE", "SCRAPY_PROJECT")
     return {name: value for name, value in os.environ.items() if name not in dropped} | changes
 
 
