@@ -287,3 +287,25 @@ def test_no_callback_is_a_generator_that_returns_a_value():
         yield 1
         return 2
     assert is_generator_with_return_value(returns_a_value)
+
+
+def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, tmp_path):
+    """A deletion sweep whose listing lost a page (here a firewall's 400) cannot tell what was deleted."""
+    import asyncio
+    from urllib.parse import unquote
+
+    from viewworld.state import SiteState, StateStore
+
+    StateStore(tmp_path / "state").save(SiteState("www.viewworld.org", api_root=ROOT, mark="2024-01-01T00:00:00Z",
+                                                  posts={999: "2023-01-01T00:00:00Z"}))
+    spider = make_spider(tmp_path, sweep="1")
+    page = asyncio.run(first_request(spider))
+    output = respond(page, json.dumps([seed_post]).encode(), headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
+    [listing] = [request for request in output
+                 if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
+    respond(listing, b"<html><h1>400 Bad Request</h1></html>", status=400, headers={"Content-Type": "text/html"},
+            response_class=HtmlResponse)
+    site = spider.sites[SITE]
+    assert site.listing_lost
+    assert site.deleted() == []
+    assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1

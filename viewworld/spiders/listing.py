@@ -72,9 +72,10 @@ class IdListing:
         if site.listed is None:
             return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
         site.listing_in_flight -= 1
+        lost_before = site.pages_lost
         answer = self.read_list(site, response, "id listing")
-        if answer is None:
-            site.listing_lost = site.listing_lost or response.status != 400
+        if answer is None:  # past the end, or lost (and counted so by read_list)
+            site.listing_lost = site.listing_lost or site.pages_lost > lost_before
         else:
             listed, listed_count, pages = answer
             assert site.listed is not None
