@@ -1,7 +1,8 @@
 """``wpposts`` on several machines, on scrapy-redis and a real Redis (``-s REDIS_URL=redis://host:port/db``).
 
 What goes through the shared queue is the *site*: scrapy-redis' scheduler queue (a sorted set in
-Redis) holds one claim per site to crawl, and its duplicate filter lives in Redis too. The worker
+Redis) holds one claim per site to crawl (claims bypass the duplicate filter scrapy-redis' scheduler
+needs, in Redis too: a site is claimed again on every run, and its pages never reach it). The worker
 that pops a claim crawls that site whole: its posts pages and the ``include=`` batches of linked
 resources go through a local queue, because the posts waiting for a batch are in that worker's
 memory. One worker per site at a time also makes per-site politeness (concurrency, delay) hold
