@@ -289,6 +289,30 @@ def test_no_callback_is_a_generator_that_returns_a_value():
     assert is_generator_with_return_value(returns_a_value)
 
 
+def test_a_crawl_on_one_machine_loads_no_console_and_no_redis():
+    """The consoles are off and not even imported (Scrapy imports whatever its extension lists name), and
+    scrapy-redis is loaded only by a cluster worker: each costs start-up CPU on every cron run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from scrapy.utils.project import get_project_settings\n"
+        "from viewworld.spiders.wpposts import WpPostsSpider\n"
+        "settings = get_project_settings()\n"
+        "WpPostsSpider.update_settings(settings)\n"
+        "print(sorted(str(path).rsplit('.', 1)[-1] for path in\n"
+        "             settings.get_component_priority_dict_with_base('EXTENSIONS')))\n"
+        "print(sorted(m for m in ('aiohttp', 'scrapy_redis', 'redis', 'scrapy.extensions.telnet') if m in sys.modules))\n"
+    )
+    lines = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).parent.parent).stdout.splitlines()
+    extensions, loaded = eval(lines[0]), eval(lines[1])  # noqa: S307 (our own probe's printed lists)
+    assert {"CoreStats", "LogStats", "MemoryUsage", "AutoThrottle", "Progress", "GarbageCollection"} <= set(extensions)
+    assert not {"TelnetConsole", "RemoteControl"} & set(extensions)
+    assert loaded == []
+
+
 def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, tmp_path):
     """A deletion sweep whose listing lost a page (here a firewall's 400) cannot tell what was deleted."""
     import asyncio

@@ -22,8 +22,6 @@ What scrapy-redis lacks, built here on Redis primitives:
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
 import logging
 import os
@@ -35,8 +33,6 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
 from scrapy.utils.asyncio import create_looping_call
-from scrapy_redis.connection import get_redis
-from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from viewworld.credentials import credentials_for_sites
 from viewworld.sites import LOCKED, Site
@@ -62,7 +58,7 @@ def configure(settings: BaseSettings) -> None:
     ``update_settings``, which sees ``-s`` values that ``settings.py`` cannot)."""
     if not settings.get("REDIS_URL"):
         return
-    settings.set("SCHEDULER", "viewworld.cluster.ClusterScheduler", priority="spider")
+    settings.set("SCHEDULER", "viewworld.cluster_scheduler.ClusterScheduler", priority="spider")
     settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="spider")
     settings.set("SCHEDULER_PERSIST", True, priority="spider")
     settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="spider")
@@ -75,6 +71,8 @@ def configure(settings: BaseSettings) -> None:
 
 def redis_client(settings: BaseSettings) -> Any:
     """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it."""
+    from scrapy_redis.connection import get_redis  # noqa: PLC0415 (a crawl on one machine never loads Redis)
+
     return get_redis(url=settings["REDIS_URL"])
 
 
@@ -120,54 +118,6 @@ class RedisStateStore:
             if self.server.get(key) == self.worker.encode():
                 self.server.delete(key)
         self.locked.clear()
-
-
-class ClusterScheduler(RedisScheduler):
-    """scrapy-redis' scheduler for the shared queue of sites; a site's own requests stay local."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
-        scheduler = super().from_crawler(crawler)
-        scheduler.crawler = crawler
-        scheduler.local = []
-        scheduler.order = itertools.count()
-        scheduler.sites_per_worker = crawler.settings.getint("CLUSTER_SITES_PER_WORKER")
-        return scheduler
-
-    def enqueue_request(self, request: Request) -> bool:
-        if request.meta.get("claim"):
-            return super().enqueue_request(request)
-        heapq.heappush(self.local, (-request.priority, next(self.order), request))
-        return True
-
-    def open(self, spider: Spider) -> None:
-        super().open(spider)
-        spider.cluster_scheduler = self
-
-    def next_request(self) -> Request | None:
-        if not self.local:
-            for request in self.claim_sites():
-                self.enqueue_request(request)
-        return heapq.heappop(self.local)[2] if self.local else None
-
-    def claim_sites(self) -> list[Request]:
-        """Takes sites from the shared queue while this worker has room; their first requests."""
-        requests: list[Request] = []
-        while not requests and self.can_claim():
-            claim = super().next_request()
-            if claim is None:
-                break
-            requests = self.spider.claim(claim.meta["site"])
-        return requests
-
-    def can_claim(self) -> bool:
-        return self.spider.active_sites() < self.sites_per_worker
-
-    def has_pending_requests(self) -> bool:
-        return bool(self.local) or (self.can_claim() and len(self.queue) > 0)
-
-    def __len__(self) -> int:
-        return len(self.local)
 
 
 class ClusterCoordinator:
