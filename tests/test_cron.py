@@ -84,6 +84,11 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     assert quiet.requests <= 3, quiet.log[-3000:]
     print(f"no change: {quiet.requests} requests")
 
+    # full=1 writes every post again, unchanged or not (say, after a change of the cleaning).
+    again = crawl(tmp_path, f"site={site.url}", "full=1")
+    assert again.exit_code == 0, again.log[-3000:]
+    assert sorted(item["id"] for item in again.items()) == sorted(public_ids(site))
+
 
 def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     """A crawl slowed down to be caught mid-way, returned once its ``.part`` file has lines."""
@@ -98,7 +103,7 @@ def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subpro
     return process
 
 
-def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tmp_path):
+def test_a_run_killed_mid_crawl_then_run_again_loses_nothing_and_writes_nothing_twice(wordpress_sites, tmp_path):
     site = wordpress_sites["plain"]
     expected = public_ids(site)
     process = slow_crawl_writing(site, tmp_path, "killed")
@@ -108,21 +113,29 @@ def test_a_run_killed_mid_crawl_then_run_again_loses_nothing(wordpress_sites, tm
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert list(tmp_path.glob("*/*.jsonl.part")), "the killed run left no .part file"
-    job_directory = tmp_path / "state" / "jobs" / f"127.0.0.1_{site.port}"
-    assert job_directory.is_dir(), "the killed run left no JOBDIR"
+    assert not (tmp_path / "state" / "jobs").exists(), "a run keeps no JOBDIR"
 
     rerun = crawl(tmp_path, f"site={site.url}")
     assert rerun.exit_code == 0, rerun.log[-3000:]
     assert "recovered" in rerun.log
     assert not list(tmp_path.glob("*/*.jsonl.part"))
-    assert not job_directory.exists(), "a successful run removes its JOBDIR"
-    written = set()
+    written: list[int] = []
     for path in tmp_path.glob("*/posts-*.jsonl"):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        items = [json.loads(line) for line in lines]
+        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert_valid_records(items)
-        written |= {item["id"] for item in items}
-    assert written == expected
+        written += [item["id"] for item in items]
+    # The first crawl was killed halfway: the second writes the other half, and nothing twice.
+    assert 0 < len(rerun.items()) < len(expected)
+    assert sorted(written) == sorted(expected)
+
+
+def test_a_jobdir_given_is_dropped_with_a_warning(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    job_directory = tmp_path / "job"
+    result = crawl(tmp_path, f"site={site.url}", "max_posts=5", settings={"JOBDIR": str(job_directory)})
+    assert result.exit_code == 0, result.log[-3000:]
+    assert f"JOBDIR={job_directory} ignored" in result.stderr
+    assert not job_directory.exists()
 
 
 def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpress_sites, tmp_path):
@@ -140,9 +153,9 @@ def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpres
     assert first.read_text(encoding="utf-8")
     rerun = crawl(tmp_path, f"site={site.url}")
     assert rerun.exit_code == 0, rerun.log[-3000:]
-    written = {json.loads(line)["id"] for path in tmp_path.glob("*/posts-*.jsonl")
-               for line in path.read_text(encoding="utf-8").splitlines()}
-    assert written == public_ids(site)
+    written = [json.loads(line)["id"] for path in tmp_path.glob("*/posts-*.jsonl")
+               for line in path.read_text(encoding="utf-8").splitlines()]
+    assert sorted(written) == sorted(public_ids(site)), "every post written, none twice"
 
 
 def test_an_unreachable_site_exits_3_and_leaves_the_state_as_it_was(wordpress_sites, tmp_path, unused_port):

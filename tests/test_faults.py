@@ -440,7 +440,7 @@ def test_a_title_of_10_mb_is_written_as_a_valid_line(proxy, truth, tmp_path):
 
 def test_the_application_password_never_shows(site, proxy, truth, tmp_path):
     """Not in ``ps`` (the command line of any process while the crawl runs), the log, stderr, the items,
-    the stats, the state or the JOBDIR; exceptions on authorized requests (a reset, a 500) included."""
+    the stats or the state; exceptions on authorized requests (a reset, a 500) included."""
     secrets = [site.app_password, base64.b64encode(f"{site.username}:{site.app_password}".encode()).decode()]
     revised = sorted(post["id"] for post in truth["posts"] if post["revisions"]["count"])
     # Exceptions on authorized requests: resets and 500s, retried, then failed for good.

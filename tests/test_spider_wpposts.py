@@ -333,3 +333,22 @@ def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, t
     assert site.listing_lost
     assert site.deleted() == []
     assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1
+
+
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_a_post_is_written_again_only_when_its_version_is_new_or_cannot_be_told(mode):
+    """Any run skips a post already written at its ``modified_gmt`` (the first crawl killed halfway is
+    finished without writing its first half again); a post without a usable ``modified_gmt`` is written;
+    ``full=1`` writes all."""
+    from viewworld.sites import Site
+    from viewworld.state import SiteState
+
+    known = SiteState("www.viewworld.org", posts={1: "2024-01-01T00:00:00Z", 2: "2024-01-01T00:00:00Z"})
+    site = Site(SITE, state=known, mode=mode)
+    assert site.accept(1, "2024-01-01T00:00:00Z", None) is False
+    assert site.accept(2, "2024-02-01T00:00:00Z", None) is True
+    assert site.accept(3, None, None) is True
+    assert site.accept(4, "2024-01-01T00:00:00Z", None) is True
+    assert site.unchanged == 1
+    everything = Site(SITE, state=known, mode=mode, rewrite=True)
+    assert everything.accept(1, "2024-01-01T00:00:00Z", None) is True

@@ -45,7 +45,7 @@ MEDIA_KEPT = 5000
 @dataclass(frozen=True)
 class Batch:
     """One request for linked resources: up to 100 ids of one collection, or one post's revisions.
-    Plain values only, since requests may be kept on disk (JOBDIR): the site is named by its origin."""
+    Plain values only: the site is named by its origin."""
 
     site: str
     url: str
@@ -130,7 +130,7 @@ class PostAssembler:
             return
         collection = self._collections.get(batch.collection) if batch.collection is not None else None
         if collection is None:
-            return  # a batch an earlier run asked for (a resumed JOBDIR): no post of this run waits for it
+            return  # no post of this run waits for it
         summarize = _SUMMARIES.get(collection.field, _term)
         for resource in resources:
             if isinstance(resource, dict) and resource.get("id") in batch.ids:

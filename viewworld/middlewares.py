@@ -47,8 +47,8 @@ class SiteScopeMiddleware:
 
 class CredentialsMiddleware:
     """Adds a site's application password to the requests that ask for it (``meta["authorized"]``)
-    just before download, and takes it off again after, so that it never sits in a request queue or
-    a JOBDIR on disk, retried requests included. Ordered after SiteScopeMiddleware (which has checked
+    just before download, and takes it off again after, so that it never sits in a request queue (in
+    memory or in Redis), retried requests included. Ordered after SiteScopeMiddleware (which has checked
     that the request stays inside its site) and above RetryMiddleware (which copies requests)."""
 
     def __init__(self, crawler: Crawler) -> None:

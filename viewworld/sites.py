@@ -81,6 +81,8 @@ class Site:
     """Posts a page: the argument, halved for as long as the site refuses it."""
     sweep: bool = False
     """Whether this run lists every public id to find deleted posts (and posts a walk missed)."""
+    rewrite: bool = False
+    """Write every post again (``-a full=1``), even one already written at its current version."""
     root_remembered: bool = False
     total: int | None = None
     """``X-WP-Total`` of the first posts page, when the site sends it."""
@@ -136,14 +138,18 @@ class Site:
         return {"orderby": "id", "order": "desc"}
 
     def accept(self, post_id: int, modified_gmt: str | None, max_posts: int | None) -> bool:
-        """Whether a listed post is to be assembled and written: once per run, and in an incremental
-        run only when its ``modified_gmt`` differs from the version written last time."""
+        """Whether a listed post is to be assembled and written: once per run, and only when its
+        ``modified_gmt`` differs from the version written before (by an earlier run, or by a dead run
+        whose ``.part`` file this run recovered: the first crawl of a site killed halfway is finished by
+        the next run without writing the first half again), unless every post is to be written again."""
         if post_id in self.post_ids or (max_posts and len(self.post_ids) >= max_posts):
             return False
         self.post_ids.add(post_id)
         if modified_gmt and (self.newest is None or modified_gmt > self.newest):
             self.newest = modified_gmt
-        if self.mode == INCREMENTAL and self.state is not None and self.state.posts.get(post_id) == modified_gmt:
+        # Without a usable modified_gmt a post cannot be known unchanged: it is written.
+        if (not self.rewrite and modified_gmt is not None and self.state is not None
+                and self.state.posts.get(post_id) == modified_gmt):
             self.unchanged += 1
             return False
         return True

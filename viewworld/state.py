@@ -78,7 +78,7 @@ def utc_text(moment: datetime) -> str:
 
 
 # Locks this process holds, by lock file: the crawl command takes them before the crawl starts (so
-# that no second run touches the JOBDIR), and the spider finds them taken by itself.
+# that a second run exits before it opens anything), and the spider finds them taken by itself.
 _HELD_LOCKS: dict[Path, int] = {}
 
 

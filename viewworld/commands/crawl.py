@@ -2,15 +2,14 @@
 
 - bad arguments exit 2 with one line saying what was wrong;
 - a site whose lock another run holds exits 4 at once, before anything is opened;
-- each run gets a JOBDIR (``STATE_DIR/jobs/<sites>``) unless one is set: a run killed or interrupted
-  leaves it, the next run of the same sites resumes it, and a successful run removes it;
+- a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
+  the next run complete, and a resumed request queue would replay a dead run's requests beside the
+  new run's own walk (Scrapyd sets one per job when its ``jobs_dir`` is set);
 - the exit status says how the crawl went (see ``viewworld.outcome``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from viewworld.outcome import BAD_ARGUMENTS, OK, SITE_LOCKED, exit_code
+from viewworld.outcome import BAD_ARGUMENTS, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
 if TYPE_CHECKING:
@@ -51,10 +50,10 @@ class Command(ScrapyCrawlCommand):
             print(f"{spider_class.name}: {error}; is another crawl of this site still running?", file=sys.stderr)
             self.exitcode = SITE_LOCKED
             return
-        job_directory = None
-        if locks and not settings.get("JOBDIR"):
-            job_directory = store.directory / "jobs" / _job_name(locks)
-            settings.set("JOBDIR", str(job_directory), priority="cmdline")
+        if settings.get("JOBDIR"):
+            print(f"{spider_class.name}: JOBDIR={settings['JOBDIR']} ignored: STATE_DIR's state and the recovery "
+                  "of a dead run's .part file make the next run complete", file=sys.stderr)
+            settings.set("JOBDIR", None, priority="cmdline")
         crawler = self._create_crawler(spider_class)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
@@ -63,10 +62,4 @@ class Command(ScrapyCrawlCommand):
             return
         assert crawler.stats is not None
         self.exitcode = exit_code(crawler.stats.get_stats())
-        if job_directory is not None and self.exitcode == OK:
-            shutil.rmtree(job_directory, ignore_errors=True)
 
-
-def _job_name(keys: list[str]) -> str:
-    name = "+".join(sorted(keys))
-    return name if len(name) <= 100 else hashlib.sha256(name.encode()).hexdigest()[:24]

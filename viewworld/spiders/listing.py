@@ -70,7 +70,7 @@ class IdListing:
     def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
         site = self.sites[site_id]
         if site.listed is None:
-            return  # a listing an earlier run asked for (a resumed JOBDIR); this run lists when its walk ends
+            return  # not a listing of this run's (it lists when its walk ends)
         site.listing_in_flight -= 1
         lost_before = site.pages_lost
         answer = self.read_list(site, response, "id listing")

@@ -6,7 +6,8 @@ The map of the crawl, per site:
 2. discover the API root (remembered from the last run; else the home page's ``Link`` header, its
    ``<link>`` tag, ``/wp-json/``, ``/?rest_route=/``), and check the application password if any;
 3. walk ``wp/v2/posts``: all pages at once once the first tells how many; an incremental run asks only
-   for posts modified since the mark and skips those unchanged since the last run;
+   for posts modified since the mark; any run skips posts already written at their current version
+   (except with ``full=1``);
 4. hand each post to the assembler, which batches its linked resources into ``include=`` requests,
    and yield each post once everything it links to has arrived or failed;
 5. when the walk may have missed posts (the count moved under it) or a deletion sweep is due, list the
@@ -172,6 +173,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         full = self.arguments.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
+        site.rewrite = self.arguments.full
         site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, now)
         if site.state.api_root:
             site.api_root = ApiRoot.from_url(site.state.api_root)
@@ -443,8 +445,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             meta["handle_httpstatus_list"] = ALL_ERROR_STATUSES
         else:
             meta["handle_httpstatus_list"] = WORDPRESS_ERROR_STATUSES
-        # dont_filter: a resumed JOBDIR remembers the requests of the dead run; this run's walk must
-        # still go out (Scrapy's duplicate filter would make it scrape nothing).
+        # dont_filter: what is asked twice is asked on purpose (page 1 again after a step-down of per_page,
+        # a rediscovered root, an id listing); in a cluster the duplicate filter is in Redis and shared.
         return Request(url, callback=callback, errback=errback, priority=priority, meta=meta, dont_filter=True,
                        cb_kwargs={"site_id": site.origin, **(cb_kwargs or {})})
 
