@@ -106,6 +106,18 @@ def test_retry_after_gives_up_after_retry_times():
     assert middleware.process_response(request, response) is response
 
 
+@pytest.mark.parametrize(("meta", "retried"), [({"max_retry_times": 5, "retry_times": 2}, True),
+                                               ({"max_retry_times": 0}, False),
+                                               ({"dont_retry": True}, False)])
+def test_retry_after_follows_the_request_own_retry_meta(meta, retried):
+    crawler = crawler_with_spider()
+    fake_engine(crawler)
+    middleware = RetryAfterMiddleware(crawler)
+    request = Request(f"{SITE}/wp-json/wp/v2/posts", meta=meta)
+    response = Response(request.url, status=429, request=request, headers={"Retry-After": "1"})
+    assert isinstance(middleware.process_response(request, response), Request) is retried
+
+
 def test_answers_without_retry_after_are_left_to_the_retry_middleware():
     middleware = RetryAfterMiddleware(crawler_with_spider())
     request = Request(f"{SITE}/wp-json/wp/v2/posts")

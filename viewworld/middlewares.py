@@ -103,14 +103,14 @@ class RetryAfterMiddleware:
     half), until the wait is over, whatever answers to requests already in flight (or AutoThrottle) say
     meanwhile; the first answer after it brings the slot's own delay and jitter back.
 
-    Ordered above RetryMiddleware (550), so that it sees those answers first."""
+    Ordered above RetryMiddleware (550), so that it sees those answers first; like it, it leaves alone
+    requests with ``dont_retry``, and retries at most ``max_retry_times`` (a request's) or ``RETRY_TIMES``."""
 
     STATUSES = (429, 503)
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.maximum = crawler.settings.getfloat("RETRY_AFTER_MAX")
-        self.max_retry_times = crawler.settings.getint("RETRY_TIMES")
         self.waits: dict[str, tuple[float, float, float]] = {}
         """Per slot: its own delay and jitter, and until when (``clock()``) it is to wait instead."""
         self.clock = time.monotonic
@@ -121,7 +121,8 @@ class RetryAfterMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot = self._slot(request)
-        if response.status not in self.STATUSES or b"Retry-After" not in response.headers:
+        if (response.status not in self.STATUSES or b"Retry-After" not in response.headers
+                or request.meta.get("dont_retry")):
             if slot is not None:
                 self._keep_waiting_or_restore(*slot)
             return response
@@ -129,8 +130,8 @@ class RetryAfterMiddleware:
         if wait is None:
             return response
         wait = min(wait, self.maximum)
-        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"{response.status} Retry-After",
-                                  max_retry_times=self.max_retry_times)
+        # How many times: the request's max_retry_times, else RETRY_TIMES, as for RetryMiddleware.
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"{response.status} Retry-After")
         if retry is None:
             return response
         if slot is not None:
