@@ -35,6 +35,21 @@ def wordpress_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         yield sites
 
 
+@pytest.fixture(scope="module")
+def fresh_site(wordpress_sites: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
+               request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A small WordPress of the module's own (in the session's MariaDB), for tests that change posts:
+    the shared sites stay as seeded for every other module."""
+    from tests.wordpress.site import WordPressSite
+
+    database = wordpress_sites["pretty"].database
+    # The directory's name names the site's database: one per module.
+    name = "site-fresh-" + request.module.__name__.rsplit(".", 1)[-1]
+    with WordPressSite(tmp_path_factory.mktemp("fresh") / name, database, "pretty") as fresh:
+        fresh.install(60)
+        yield fresh
+
+
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (bound and released at once)."""

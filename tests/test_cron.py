@@ -50,8 +50,8 @@ def trash_post(site: WordPressSite, post_id: int) -> None:
     site.php("wp_trash_post((int) $args['id']);", id=str(post_id))
 
 
-def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_went(wordpress_sites, tmp_path):
-    site = wordpress_sites["pretty"]
+def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_went(fresh_site, tmp_path):
+    site = fresh_site
     full = crawl(tmp_path, f"site={site.url}")
     assert full.exit_code == 0, full.log[-3000:]
     before = public_ids(site)

@@ -482,18 +482,6 @@ def _command_lines() -> Iterator[bytes]:
 
 # Consistency: posts published and deleted while the crawl runs -------------------------------------------
 
-@pytest.fixture(scope="module")
-def fresh_site(wordpress_sites: dict[str, WordPressSite], tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[WordPressSite]:
-    """A small WordPress of its own (in the session's MariaDB), for tests that change many posts."""
-    from tests.wordpress.site import WordPressSite
-
-    database = wordpress_sites["pretty"].database
-    with WordPressSite(tmp_path_factory.mktemp("fresh") / "site-fresh", database, "pretty") as fresh:
-        fresh.install(60)
-        yield fresh
-
-
 MUTATE = """
     $deleted = [];
     foreach (['ID', 'date'] as $order) {
