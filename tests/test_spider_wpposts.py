@@ -129,6 +129,30 @@ def test_a_full_crawl_asks_for_as_many_pages_as_it_may_at_once_and_then_for_the_
     assert page_numbers(output) == ["5", "6"]
 
 
+def test_the_walk_keeps_one_page_more_than_the_concurrency_in_flight(seed_post, tmp_path):
+    """Pages asked for all at once would queue in Scrapy's downloader (first in, first out) ahead of the
+    include= batches their posts wait for; one beyond the site's concurrency keeps every slot busy."""
+    spider = make_spider(tmp_path, concurrency=2)
+    first, second = discover_all(spider)
+    headers = {"X-WP-Total": "800", "X-WP-TotalPages": "8"}
+
+    def page_of(number: int) -> bytes:
+        return json.dumps([dict(seed_post, id=number * 100 + i) for i in range(100)]).encode()
+
+    pending = [first, second]
+    asked = ["1", "2"]
+    while pending:
+        request = pending.pop(0)
+        number = int(page_numbers([request])[0])
+        more = [r for r in respond(request, page_of(number), headers=headers)
+                if isinstance(r, Request) and "wp/v2/posts" in r.url]
+        asked += page_numbers(more)
+        pending += more
+        assert spider.sites[SITE].pages_in_flight <= 3
+    assert asked == [str(number) for number in range(1, 9)]
+    assert len(spider.sites[SITE].post_ids) == 800
+
+
 def test_on_a_small_site_the_pages_asked_for_ahead_end_nothing(seed_post, tmp_path):
     spider = make_spider(tmp_path, concurrency=4)
     first, second, *past_the_end = discover_all(spider)

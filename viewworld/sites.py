@@ -90,7 +90,9 @@ class Site:
     """``X-WP-Total`` of every posts page: more than one value means posts came or went mid-walk."""
     pages: int = 0
     pages_requested: int = 0
-    """The highest posts page asked for so far (pages 2..N go at once, some with page 1)."""
+    """The highest posts page asked for so far (some go with page 1, the rest a few at a time)."""
+    last_page: int = 0
+    """The last posts page to walk, once page 1's ``X-WP-TotalPages`` told it; 0 until then."""
     flushed_once: bool = False
     pages_in_flight: int = 0
     pages_lost: int = 0

@@ -5,9 +5,9 @@ The map of the crawl, per site:
 1. take the site's lock and state: a full crawl the first time (or with ``full=1``), else incremental;
 2. discover the API root (remembered from the last run; else the home page's ``Link`` header, its
    ``<link>`` tag, ``/wp-json/``, ``/?rest_route=/``), and check the application password if any;
-3. walk ``wp/v2/posts``: all pages at once once the first tells how many; an incremental run asks only
-   for posts modified since the mark; any run skips posts already written at their current version
-   (except with ``full=1``);
+3. walk ``wp/v2/posts``, a few pages at a time once the first tells how many; an incremental run asks
+   only for posts modified since the mark; any run skips posts already written at their current
+   version (except with ``full=1``);
 4. hand each post to the assembler, which batches its linked resources into ``include=`` requests,
    and yield each post once everything it links to has arrived or failed;
 5. when the walk may have missed posts (the count moved under it) or a deletion sweep is due, list the
@@ -239,7 +239,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
             refused, site.per_page = site.per_page, site.per_page // 2
             logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, refused, site.per_page)
-            site.pages_requested = 0
+            site.pages_requested = site.last_page = 0
             yield from self.first_pages(site)
             return
         if page == 1 and response.status in (401, 403):
@@ -256,7 +256,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             if page:
                 yield from self.schedule_more_pages(site, pages, page, listed_count,
                                                     self.page_limit(site), self.posts_request,
-                                                    requested=site.pages_requested)
+                                                    requested=site.pages_requested, windowed=True)
+                yield from self.more_pages(site)
             now = utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
@@ -299,11 +300,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             self.page_lost(site, response.url, f"{what}: {len(answer) - len(items)} items without a usable id")
         return items, len(answer), pages
 
-    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int,
-                            limit: int, make_request: Any, requested: int = 0) -> Iterator[Request]:
-        """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many; without it
-        (caches strip it), or when it cannot be true, the next page while pages come back full. Pages up
-        to ``requested`` have been asked for already."""
+    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int, limit: int,
+                            make_request: Any, requested: int = 0, windowed: bool = False) -> Iterator[Request]:
+        """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many (``windowed``:
+        the posts walk, whose pages :meth:`more_pages` asks for a few at a time); without it (caches
+        strip it), or when it cannot be true, the next page while pages come back full. Pages up to
+        ``requested`` have been asked for already."""
         total_pages = pages.total_pages
         if total_pages is not None and not plausible_total_pages(pages.total, total_pages, site.per_page, count):
             if page == 1:
@@ -311,7 +313,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                                "the pages instead", site.url, total_pages, pages.total, count)
             total_pages = None
         if total_pages is not None:
-            if page == 1:
+            if page == 1 and windowed:
+                site.last_page = min(total_pages, limit)
+            elif page == 1:
                 for next_page in range(max(2, requested + 1), min(total_pages, limit) + 1):
                     yield make_request(site, next_page)
             return
@@ -319,6 +323,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             logger.info("%s: no usable X-WP-TotalPages; walking the pages until a short one", site.url)
         if count >= site.per_page and page < limit and page + 1 > requested:
             yield make_request(site, page + 1)
+
+    def more_pages(self, site: Site) -> Iterator[Request]:
+        """The walk's next pages, up to one more than the site's concurrency in flight. Asked for all at
+        once, they would fill the downloader's queue of the site (first in, first out: Scrapy moves up to
+        ``CONCURRENT_REQUESTS`` requests out of its priority queue), and the ``include=`` batches their
+        posts wait for would come after the last page, and those posts' cleaning with them."""
+        window = self.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") + 1
+        while site.pages_requested < site.last_page and site.pages_in_flight < window and site.failure is None:
+            yield self.posts_request(site, site.pages_requested + 1)
 
     def page_limit(self, site: Site) -> int:
         max_posts = self.arguments.max_posts
@@ -341,6 +354,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         self.assembler.add(site, post, post_links(raw), revisions_url)
 
     def after_page(self, site: Site) -> Iterator[Any]:
+        yield from self.more_pages(site)
         walk_done = site.pages_in_flight == 0 and site.listed is None and site.failure is None
         if walk_done and site.api_root is not None:
             yield from self.list_ids_or_finish(site)
