@@ -4,7 +4,9 @@
     .venv/bin/python bench/run.py --quick    # 2,000 posts, 1 round, no wpextract (~4 min)
 
 Scenarios: a real WordPress (tests/wordpress harness: WordPress 6.1, MariaDB, `php -S` with 4 workers, pretty
-permalinks so that wpextract, which only knows `/wp-json/`, can crawl it too) with 2,000 and 5,000 posts; the
+permalinks so that wpextract, which only knows `/wp-json/`, can crawl it too) with 2,000 and 5,000 posts and a
+news site's media library (--media-per-post, default 0.62 images a post, featured images going round it: the
+issue's 5,000-post site has 31 media batches in its floor of 84 requests); the
 5,000-post site behind bench/latency_proxy.py (100 ms per response); the synthetic WordPress-shaped server
 (demo/wpserver.py) with 100,000 posts. Everything talks to 127.0.0.1 only.
 
@@ -151,9 +153,10 @@ class Server:
         self.log.close()
 
 
-def start_wordpress(posts: int, workdir: Path) -> Server:
+def start_wordpress(posts: int, media: int, workdir: Path) -> Server:
     return Server(f"wordpress-{posts}", [str(PYTHON), "-m", "tests.wordpress", "serve", "--permalinks", "pretty",
-                                         "--posts", str(posts)], workdir / f"wordpress-{posts}.log", timeout=600)
+                                         "--posts", str(posts), "--media", str(media)],
+                  workdir / f"wordpress-{posts}.log", timeout=900)
 
 
 def start_synthetic(posts: int, workdir: Path) -> Server:
@@ -535,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 posts, 1 round, no wpextract (a few minutes)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per scenario (default 5)")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the proxy adds per response")
+    parser.add_argument("--media-per-post", type=float, default=0.62,
+                        help="images in the WordPress sites' media library per post (0: the tests' 30 images)")
     parser.add_argument("--only", nargs="*", help="scenario names to run (default: all of the mode)")
     parser.add_argument("--no-wpextract", action="store_true")
     parser.add_argument("--no-naive", action="store_true")
@@ -556,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The WordPress sites seed in parallel, and all are ready before anything is measured.
         for posts in sorted({s.posts for s in scenarios if s.kind == "wordpress"}):
-            servers[f"wordpress-{posts}"] = start_wordpress(posts, workdir)
+            servers[f"wordpress-{posts}"] = start_wordpress(posts, round(posts * arguments.media_per_post), workdir)
         for server in servers.values():
             server.ready()
         for scenario in scenarios:

@@ -11,22 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.wordpress import running_sites, unavailable_reason
+from tests.wordpress import DEFAULT_POSTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.wordpress import WordPressSite
 
-pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=unavailable_reason() or "")
-
-POSTS = 120
-
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, WordPressSite]]:
-    with running_sites(tmp_path_factory.mktemp("wordpress"), posts=POSTS) as running:
-        yield running
+def sites(wordpress_sites: dict[str, WordPressSite]) -> dict[str, WordPressSite]:
+    """The test run's sites (one WordPress install per run; no test here changes them for good)."""
+    return wordpress_sites
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +86,7 @@ def test_posts_total_matches_the_published_posts_of_the_truth(sites: dict[str, W
     for site in sites.values():
         status, _, headers = get(api_url(site, "wp/v2/posts", per_page=1))
         assert status == 200
-        assert int(headers["X-WP-Total"]) == len(truth["posts"]) == POSTS
+        assert int(headers["X-WP-Total"]) == len(truth["posts"]) == DEFAULT_POSTS
 
 
 def test_truth_agrees_with_the_rest_api_on_every_post(sites: dict[str, WordPressSite],
@@ -194,3 +190,30 @@ def test_php_runs_code_inside_wordpress(sites: dict[str, WordPressSite]) -> None
     finally:
         site.php("wp_delete_post($args['id'], true);", id=post_id)
     assert get(api_url(site, f"wp/v2/posts/{post_id}"))[0] == 404
+
+
+@pytest.fixture(scope="module")
+def library_site(wordpress_sites: dict[str, WordPressSite], tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[WordPressSite]:
+    """A small site with a media library (``--media``, the benchmark's news-site shape)."""
+    from tests.wordpress.site import WordPressSite
+
+    with WordPressSite(tmp_path_factory.mktemp("library") / "site-library", wordpress_sites["pretty"].database,
+                       "pretty") as site:
+        assert site.install(40, media=50)["attachments"] == 30 + 50
+        yield site
+
+
+def test_a_media_library_gives_each_featured_post_an_image_of_its_own(library_site: WordPressSite) -> None:
+    posts = [post for post in library_site.truth()["posts"] if post["featured_media"]]
+    featured = [post["featured_media"]["id"] for post in posts]
+    assert len(posts) > 15 and len(set(featured)) == len(featured)
+    status, media, _ = get(api_url(library_site, "wp/v2/media", include=",".join(map(str, featured)),
+                                   per_page=100))
+    assert status == 200
+    assert {item["id"] for item in media} == set(featured)
+    by_id = {item["id"]: item for item in media}
+    for post in posts:
+        image = by_id[post["featured_media"]["id"]]
+        assert (image["post"], image["source_url"]) == (post["id"], post["featured_media"]["url"])
+        assert image["media_details"]["width"] == post["featured_media"]["width"] > 0

@@ -41,6 +41,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     serve = commands.add_parser("serve", help="start a seeded site and serve it until interrupted")
     serve.add_argument("--permalinks", choices=sorted(PERMALINK_STRUCTURES), default="plain")
     serve.add_argument("--posts", type=int, default=DEFAULT_POSTS, help="published posts to seed")
+    serve.add_argument("--media", type=int, default=0,
+                       help="a media library of this many more images, featured images going round it (a news "
+                            "site's shape: about one distinct image per featured post)")
     serve.add_argument("--base-dir", type=Path,
                        help="where MariaDB and the site live (default: a temporary directory, removed at exit)")
     serve.add_argument("--truth", type=Path, help="also write the site's ground truth (JSON) to this file")
@@ -51,7 +54,8 @@ def serve(arguments: argparse.Namespace) -> None:
     base_dir = arguments.base_dir or Path(tempfile.mkdtemp(prefix="viewworld-wordpress-"))
     started = time.monotonic()
     try:
-        with running_sites(base_dir, permalinks=(arguments.permalinks,), posts=arguments.posts) as sites:
+        with running_sites(base_dir, permalinks=(arguments.permalinks,), posts=arguments.posts,
+                           media=arguments.media) as sites:
             site = sites[arguments.permalinks]
             if arguments.truth:
                 arguments.truth.write_text(json.dumps(site.truth(), ensure_ascii=False), encoding="utf-8")

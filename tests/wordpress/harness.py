@@ -36,7 +36,7 @@ def unavailable_reason() -> str | None:
 
 @contextmanager
 def running_sites(base_dir: Path, permalinks: Sequence[Permalinks] = ("plain", "pretty"),
-                  posts: int = DEFAULT_POSTS) -> Iterator[dict[str, WordPressSite]]:
+                  posts: int = DEFAULT_POSTS, media: int = 0) -> Iterator[dict[str, WordPressSite]]:
     """Start one MariaDB and one installed, seeded site per permalink mode; stop them all on exit.
 
     Cost on 2 cores: about 7 s for two sites of 230 posts (seeded in parallel); 60 s for one of 5,000.
@@ -48,16 +48,16 @@ def running_sites(base_dir: Path, permalinks: Sequence[Permalinks] = ("plain", "
         sites: dict[str, WordPressSite] = {}
         for mode in permalinks:
             sites[mode] = stack.enter_context(WordPressSite(base_dir / f"site-{mode}", database, mode))
-        install_all(list(sites.values()), posts)
+        install_all(list(sites.values()), posts, media)
         yield sites
 
 
-def install_all(sites: list[WordPressSite], posts: int) -> None:
+def install_all(sites: list[WordPressSite], posts: int, media: int = 0) -> None:
     """Install and seed the sites in parallel: seeding is PHP and MariaDB work, a core each."""
     if len(sites) == 1:
         # In this thread, an interruption (Ctrl-C, SIGTERM in the CLI) also stops the PHP script.
-        sites[0].install(posts)
+        sites[0].install(posts, media)
         return
     with ThreadPoolExecutor(max_workers=len(sites)) as pool:
-        for _counts in pool.map(lambda site: site.install(posts), sites):
+        for _counts in pool.map(lambda site: site.install(posts, media), sites):
             pass

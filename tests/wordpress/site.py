@@ -120,8 +120,9 @@ class WordPressSite:
         self.database.create_database(self.database_name)
         self._serve()
 
-    def install(self, posts: int) -> dict[str, int]:
-        """Install WordPress, seed `posts` published posts and discover the API root; return seed counts."""
+    def install(self, posts: int, media: int = 0) -> dict[str, int]:
+        """Install WordPress, seed `posts` published posts and discover the API root; return seed counts.
+        ``media`` > 0 gives the site a media library of that many more images, featured round it (seed.php)."""
         started = time.monotonic()
         credentials = json.loads(self._run_script("install.php", PERMALINK_STRUCTURES[self.permalinks],
                                                   f"viewworld test site ({self.permalinks} permalinks)"))
@@ -129,7 +130,7 @@ class WordPressSite:
         self.password = credentials["password"]
         self.app_password = credentials["app_password"]
         installed = time.monotonic()
-        counts: dict[str, int] = json.loads(self._run_script("seed.php", str(posts)))
+        counts: dict[str, int] = json.loads(self._run_script("seed.php", str(posts), "1", str(media)))
         self.api_root = self._discover_api_root()
         logger.info("%r: installed in %.1f s, seeded in %.1f s: %s", self, installed - started,
                     time.monotonic() - installed, counts)

@@ -1,6 +1,8 @@
 <?php
 // Seeds an installed site with deterministic, varied content: the edge cases a crawler of a real
-// news site meets (see the list in seed_site()). Usage: php seed.php SITE_DIR POSTS [RANDOM_SEED]
+// news site meets (see the list in seed_site()). Usage: php seed.php SITE_DIR POSTS [RANDOM_SEED [MEDIA]]
+// MEDIA > 0 (the benchmark's news-site shape) adds that many attachments sharing the real images' files,
+// and featured images go round the whole library, each to a post of its own while they last.
 // Prints JSON counts of what it made.
 require __DIR__ . '/bootstrap.php';
 require_once ABSPATH . 'wp-admin/includes/image.php';
@@ -14,6 +16,7 @@ const HIDDEN_POSTS_PER_STATUS = 3;
 
 $posts = (int) ($argv[2] ?? 230);
 $random_seed = (int) ($argv[3] ?? 1);
+$library = (int) ($argv[4] ?? 0);
 mt_srand($random_seed);
 
 // The seed writes raw HTML (a <script> included) and must not be slowed by per-post bookkeeping.
@@ -229,6 +232,22 @@ function tag_names(): array
     return array_slice($names, 0, 120);
 }
 
+/** An attachment sharing the file and sizes of one of the real images: a large library made in seconds. */
+function make_library_image(int $index, array $real_ids): int
+{
+    $source = $real_ids[$index % count($real_ids)];
+    $id = wp_insert_attachment([
+        'post_title' => "Library photo $index",
+        'post_excerpt' => $index % 3 === 0 ? "Library caption $index" : '',
+        'post_mime_type' => get_post_mime_type($source),
+        'post_status' => 'inherit',
+        'guid' => wp_get_attachment_url($source),
+    ], get_attached_file($source), 0, true);
+    update_post_meta($id, '_wp_attachment_metadata', wp_get_attachment_metadata($source));
+    update_post_meta($id, '_wp_attachment_image_alt', "Alt text for library photo $index");
+    return $id;
+}
+
 function make_image(int $index): int
 {
     // Small, so that WordPress makes only the thumbnail and medium sizes: GD resizing dominates seeding time.
@@ -314,14 +333,20 @@ function hidden_post(string $status, int $author, array $category_ids): int
     return $id;
 }
 
-function seed_site(int $posts): array
+function seed_site(int $posts, int $library): array
 {
+    global $wpdb;
     $users = make_users();
     $authors = [$users['amira'], $users['wei'], $users['olga']];
     $category_ids = make_categories();
     $tag_ids = make_terms('post_tag', tag_names());
     $region_ids = make_terms('region', ['North', 'South', 'East', 'West', 'Центр']);
     $attachment_ids = array_map('make_image', range(1, FEATURED_IMAGES));
+    $library_ids = [];
+    for ($index = 1; $index <= $library; $index++) {
+        $library_ids[] = make_library_image($index, $attachment_ids);
+    }
+    $featured = 0;
 
     $specials = special_posts($attachment_ids);
     // Specials are spread over the whole range so they do not all land on the first page.
@@ -368,10 +393,16 @@ function seed_site(int $posts): array
         if (in_array('dangling_featured_media', $features, true)) {
             $dangling_post = $id;
         } elseif (mt_rand(0, 4) < 3) {
-            $attachment = pick($attachment_ids);
-            set_post_thumbnail($id, $attachment);
-            if (!get_post($attachment)->post_parent) {
-                wp_update_post(['ID' => $attachment, 'post_parent' => $id]);
+            if ($library_ids) {
+                $attachment = $library_ids[$featured++ % count($library_ids)];
+                set_post_thumbnail($id, $attachment);
+                $wpdb->update($wpdb->posts, ['post_parent' => $id], ['ID' => $attachment, 'post_parent' => 0]);
+            } else {
+                $attachment = pick($attachment_ids);
+                set_post_thumbnail($id, $attachment);
+                if (!get_post($attachment)->post_parent) {
+                    wp_update_post(['ID' => $attachment, 'post_parent' => $id]);
+                }
             }
         }
         if (mt_rand(0, 9) === 0) {
@@ -392,7 +423,7 @@ function seed_site(int $posts): array
     wp_defer_comment_counting(false);
     flush_rewrite_rules(false);
     return ['published' => $posts, 'hidden' => count($hidden_ids), 'edited' => $edited,
-        'attachments' => count($attachment_ids), 'categories' => count($category_ids), 'tags' => count($tag_ids)];
+        'attachments' => count($attachment_ids) + count($library_ids), 'categories' => count($category_ids), 'tags' => count($tag_ids)];
 }
 
-viewworld_json_out(seed_site($posts));
+viewworld_json_out(seed_site($posts, $library));
