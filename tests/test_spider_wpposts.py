@@ -376,3 +376,36 @@ def test_a_post_is_written_again_only_when_its_version_is_new_or_cannot_be_told(
     assert site.unchanged == 1
     everything = Site(SITE, state=known, mode=mode, rewrite=True)
     assert everything.accept(1, "2024-01-01T00:00:00Z", None) is True
+
+
+def test_after_an_output_failure_the_state_records_nothing_written(tmp_path):
+    """Lines still in the output buffer were lost with it: the next run recovers what reached the disk
+    (the .part file) and must not skip the rest as already written."""
+    from viewworld.state import StateStore
+
+    spider = make_spider(tmp_path)
+    site = spider.sites[SITE]
+    site.written = {7: "2024-01-01T00:00:00Z"}
+    site.tombstones = [8]
+    site.state = spider.store.load(site.state_key)
+    site.state.posts = {8: "2023-01-01T00:00:00Z"}
+    spider.crawler.stats.set_value("viewworld/output_failed", True)
+    spider.closed("finished")
+    assert StateStore(tmp_path / "state").load(site.state_key).posts == {8: "2023-01-01T00:00:00Z"}
+
+
+def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(tmp_path, caplog):
+    """A request a middleware drops without an errback (DEPTH_LIMIT, URLLENGTH_LIMIT) leaves its page in
+    flight: the run must not count as complete."""
+    from viewworld.state import StateStore
+
+    spider = make_spider(tmp_path)
+    site = spider.sites[SITE]
+    site.state = spider.store.load(site.state_key)
+    site.newest, site.pages_in_flight = "2024-01-01T00:00:00Z", 1
+    spider.closed("finished")
+    assert StateStore(tmp_path / "state").load(site.state_key).mark is None
+    assert "the walk did not end: 1 posts pages" in caplog.text
+    site.pages_in_flight = 0
+    spider.closed("finished")
+    assert StateStore(tmp_path / "state").load(site.state_key).mark == "2024-01-01T00:00:00Z"

@@ -181,16 +181,20 @@ class Site:
 
     @property
     def complete(self) -> bool:
-        """Whether every post the site listed has been durably written or was already."""
-        return self.failure is None and not self.pages_lost and not self.listing_lost
+        """Whether every post the site listed has been durably written or was already: nothing failed,
+        and nothing asked for is unanswered (a request a middleware dropped without a word)."""
+        return (self.failure is None and not self.pages_lost and not self.listing_lost
+                and self.pages_in_flight == 0 and self.listing_in_flight == 0)
 
-    def next_state(self, finished: bool, now: str) -> SiteState:
-        """The state to keep: what was written is always recorded; the mark advances only when the
-        whole walk was written, so it never passes a post that was not."""
+    def next_state(self, finished: bool, now: str, written_kept: bool = True) -> SiteState:
+        """The state to keep: what was written is recorded (unless the output failed, ``written_kept``
+        false: lines still in a buffer were lost, and the next run recovers what reached the disk);
+        the mark advances only when the whole walk was written, so it never passes a post that was not."""
         state = self.state or SiteState(self.state_key)
-        state.posts.update(self.written)
-        for post_id in self.tombstones:
-            state.posts.pop(post_id, None)
+        if written_kept:
+            state.posts.update(self.written)
+            for post_id in self.tombstones:
+                state.posts.pop(post_id, None)
         if self.api_root is not None:
             state.api_root = self.api_root.url
         if finished and self.complete:

@@ -428,10 +428,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def closed(self, reason: str) -> None:
         stats = self.crawler.stats
-        finished = reason == "finished" and not stats.get_value("viewworld/output_failed")
+        output_failed = bool(stats.get_value("viewworld/output_failed"))
+        finished = reason == "finished" and not output_failed
         for site in self.sites.values():
             if site.failure is not None:
                 continue
+            if finished and (site.pages_in_flight or site.listing_in_flight):
+                logger.error("%s: the walk did not end: %d posts pages and %d id listing pages never answered "
+                             "(dropped by a middleware?); the mark stays where it was", site.url,
+                             site.pages_in_flight, site.listing_in_flight)
             seen = len(site.post_ids)
             logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
                         "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
@@ -440,7 +445,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                 logger.error("%s: the API listed no post at all", site.url)
                 stats.inc_value("viewworld/sites_empty")
             if site.mode != ONE_OFF:
-                state = site.next_state(finished, utc_now())
+                state = site.next_state(finished, utc_now(), written_kept=not output_failed)
                 state.resources = self.assembler.known_resources(site)
                 self.store.save(state)
         self.store.unlock_all()
