@@ -103,8 +103,9 @@ class RetryAfterMiddleware:
     half), until the wait is over, whatever answers to requests already in flight (or AutoThrottle) say
     meanwhile; the first answer after it brings the slot's own delay and jitter back.
 
-    Ordered above RetryMiddleware (550), so that it sees those answers first; like it, it leaves alone
-    requests with ``dont_retry``, and retries at most ``max_retry_times`` (a request's) or ``RETRY_TIMES``."""
+    Ordered above RetryMiddleware (550), so that it sees those answers first; like it, it does not retry
+    requests with ``dont_retry``, and retries at most ``max_retry_times`` (a request's) or ``RETRY_TIMES``
+    times; the slot waits all the same."""
 
     STATUSES = (429, 503)
 
@@ -121,8 +122,7 @@ class RetryAfterMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot = self._slot(request)
-        if (response.status not in self.STATUSES or b"Retry-After" not in response.headers
-                or request.meta.get("dont_retry")):
+        if response.status not in self.STATUSES or b"Retry-After" not in response.headers:
             if slot is not None:
                 self._keep_waiting_or_restore(*slot)
             return response
@@ -130,10 +130,7 @@ class RetryAfterMiddleware:
         if wait is None:
             return response
         wait = min(wait, self.maximum)
-        # How many times: the request's max_retry_times, else RETRY_TIMES, as for RetryMiddleware.
-        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"{response.status} Retry-After")
-        if retry is None:
-            return response
+        # The site asked every request to wait, this one retried or not.
         if slot is not None:
             key, download_slot = slot
             own = (download_slot.delay, getattr(download_slot, "jitter", 0.0), 0.0)
@@ -141,6 +138,11 @@ class RetryAfterMiddleware:
             self.waits[key] = (usual, jitter, max(until, self.clock() + wait))
             download_slot.delay = max(download_slot.delay, wait)
             download_slot.jitter = 0.0
+        # How many times: the request's max_retry_times, else RETRY_TIMES, as for RetryMiddleware.
+        retry = None if request.meta.get("dont_retry") else get_retry_request(
+            request, spider=self.crawler.spider, reason=f"{response.status} Retry-After")
+        if retry is None:
+            return response
         logger.warning("%s answered %d: waiting %.0f s (Retry-After) before retrying %s",
                        urlparse_cached(request).netloc, response.status, wait, request.url)
         stats = self.crawler.stats
