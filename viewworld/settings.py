@@ -34,8 +34,8 @@ REDIRECT_MAX_TIMES = 5
 # lists name, disabled or not; the remote control pulls in aiohttp: ~0.15 s of CPU on every run).
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-_CONSOLES = {"scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl"}
-EXTENSIONS_BASE = {path: order for path, order in default_settings.EXTENSIONS_BASE.items() if path not in _CONSOLES}
+EXTENSIONS_BASE = {path: order for path, order in default_settings.EXTENSIONS_BASE.items()
+                   if not path.endswith((".TelnetConsole", ".RemoteControl"))}
 
 # The crawl: keep requests inside each site, add credentials only at download time; clean, then write.
 DOWNLOADER_MIDDLEWARES = {
