@@ -478,11 +478,12 @@ _PLAIN_PIECES = st.sampled_from([
 @settings(deadline=None, max_examples=500)
 @given(st.lists(_PLAIN_PIECES, max_size=12).map("".join))
 def test_text_and_entities_without_the_parse_read_as_with_it(text):
-    """The shortcut for excerpts and titles without tags gives what the parse and walk give."""
+    """The shortcut for excerpts, titles and captions without tags gives what the parse and walk give."""
     from viewworld.cleaning import FLOW, INLINE, _walked_text
 
     assert html_to_text(f"<p>{text}</p>\n") == _walked_text(f"<p>{text}</p>\n", FLOW)
     assert inline_text(text) == _walked_text(text, INLINE)
+    assert inline_text(f"<p>{text}</p>\n") == _walked_text(f"<p>{text}</p>\n", INLINE)
 
 
 def test_inline_text_strips_tags_decodes_entities_and_collapses_whitespace():

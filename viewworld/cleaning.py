@@ -142,7 +142,9 @@ def inline_text(html: str) -> str:
     >>> inline_text(" Russia&#8217;s  <em>long</em>\\n game&nbsp;")
     'Russia’s long game'
     """
-    if "<" not in html and (text := _plain_text(html)) is not None:
+    # Titles and names have no tags; an image's caption is one paragraph of text: neither needs the parse.
+    plain = html if "<" not in html else (paragraph[1] if (paragraph := _PLAIN_PARAGRAPH_RE.fullmatch(html)) else None)
+    if plain is not None and (text := _plain_text(plain)) is not None:
         return collapse_whitespace(text)
     return _walked_text(html, INLINE)
 
