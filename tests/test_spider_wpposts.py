@@ -409,3 +409,22 @@ def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(tmp_path, 
     site.pages_in_flight = 0
     spider.closed("finished")
     assert StateStore(tmp_path / "state").load(site.state_key).mark == "2024-01-01T00:00:00Z"
+
+
+def test_progress_counts_posts_already_written_as_done(tmp_path, caplog):
+    """A run finishing a killed first crawl skips the posts the dead run wrote: they are done, not missing."""
+    import logging
+
+    from viewworld.progress import Progress
+
+    spider = make_spider(tmp_path)
+    site = spider.sites[SITE]
+    site.total, site.unchanged = 1000, 600
+    spider.crawler.stats.set_value(f"sites/{site.key}/items", 150)
+    progress = Progress(spider.crawler.stats, 0)  # no timer: the lines are asked for below
+    progress.spider_opened(spider)
+    with caplog.at_level(logging.INFO, logger="viewworld.progress"):
+        progress.log_progress()
+        progress.spider_closed(spider, "finished")
+    assert "750/1000 posts (75%)" in caplog.text
+    assert "150 posts written, 600 unchanged (X-WP-Total 1000)" in caplog.text

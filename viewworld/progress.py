@@ -1,5 +1,5 @@
-"""Progress while crawling (posts written / ``X-WP-Total`` per site, with an ETA) and a one-screen
-summary per site at the end."""
+"""Progress while crawling (posts written or already written at their version / ``X-WP-Total`` per site,
+with an ETA) and a one-screen summary per site at the end."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ class Progress:
         for site in self.sites():
             if site.failure is not None:
                 continue
-            done = self.stats.get_value(f"sites/{site.key}/items", 0)
+            # Posts already written at their version count as done (a run finishing a killed first crawl).
+            done = self.stats.get_value(f"sites/{site.key}/items", 0) + site.unchanged
             total = site.total
             share = f" ({100 * done // total}%)" if total else ""
             logger.info("%s: %d/%s posts%s, ETA %s", site.key, done, total if total is not None else "?",
@@ -88,6 +89,6 @@ class Progress:
                 lines.append(f"  {site.key}: FAILED: {site.failure}")
                 continue
             output = self.stats.get_value(f"sites/{site.key}/output", "no output (no post)")
-            lines.append(f"  {site.key}: {posts} posts (X-WP-Total {total}), {requests} requests, "
-                         f"{errors} errors -> {output}")
+            lines.append(f"  {site.key}: {posts} posts written, {site.unchanged} unchanged (X-WP-Total {total}), "
+                         f"{requests} requests, {errors} errors -> {output}")
         logger.info("\n".join(lines))
