@@ -128,8 +128,8 @@ ARGUMENTS: tuple[Argument, ...] = (
              "only posts published at or after this moment (no offset means UTC)", parse_moment),
     Argument("until", "an ISO 8601 date or date-time, e.g. 2024-01-31 or 2024-01-31T12:00:00Z",
              "only posts published at or before this moment (a bare date includes that whole day)", parse_until),
-    Argument("full", "1/true/yes or 0/false/no", "crawl every post even when the state allows an incremental run",
-             parse_flag),
+    Argument("full", "1/true/yes or 0/false/no",
+             "crawl and write every post again, even those already written at their version", parse_flag),
     Argument("sweep", "1/true/yes or 0/false/no", "list every public id now to find deleted posts", parse_flag),
 )
 _BY_NAME = {argument.name: argument for argument in ARGUMENTS}
