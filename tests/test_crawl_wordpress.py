@@ -181,3 +181,24 @@ def test_scrapy_feed_options_keep_working_beside_our_files(wordpress_sites, tmp_
     assert sorted(item["id"] for item in fed) == sorted(item["id"] for item in result.items())
     assert len(fed) == 5
     assert_valid_records(fed)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_posts_pages_asked_for_only_the_fields_records_use_give_the_same_records(wordpress_sites, tmp_path, mode):
+    """Pages after the first posts ask with _fields (taxonomies learned from a post's _links): every
+    record is the one whole pages give (20 a page, 2 at a time: pages 3 to 12 are asked for so)."""
+    site = wordpress_sites[mode]
+    settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "LOG_LEVEL": "DEBUG"}
+    lean = crawl(tmp_path / "lean", f"site={site.url}", "per_page=20", settings=settings)
+    whole = crawl(tmp_path / "whole", f"site={site.url}", "per_page=20",
+                  settings=settings | {"POSTS_ONLY_NEEDED_FIELDS": "False"})
+    assert lean.exit_code == whole.exit_code == 0, lean.log[-3000:]
+    asked = re.findall(r"Crawled \(200\) <GET (\S+wp/v2/posts\S+)>", lean.log)
+    assert len([url for url in asked if "_fields=id,date," in url and "regions" in url]) >= 8, asked
+    assert not re.search(r"Crawled \(200\) <GET \S+wp/v2/posts\S+_fields=", whole.log)
+
+    def records(result: Crawl) -> dict[int, dict[str, Any]]:
+        return {item["id"]: {**item, "crawled_at": None} for item in result.items()}
+
+    assert records(lean) == records(whole)
+    assert len(records(lean)) == len(site.truth()["posts"])

@@ -22,7 +22,7 @@ INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]})
 
 def make_spider(tmp_path: Path, concurrency: int = 1, **arguments: str) -> WpPostsSpider:
     """The spider on a site of its own; ``concurrency`` 1 (the default here) asks for page 1 alone."""
-    ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL")
+    ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS")
     settings = {name: getattr(project_settings, name) for name in ours} | {
         "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
         "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency}
@@ -428,3 +428,23 @@ def test_progress_counts_posts_already_written_as_done(tmp_path, caplog):
         progress.spider_closed(spider, "finished")
     assert "750/1000 posts (75%)" in caplog.text
     assert "150 posts written, 600 unchanged (X-WP-Total 1000)" in caplog.text
+
+
+def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_missing(seed_post, tmp_path):
+    """After a post has shown the taxonomies, pages ask with _fields (_links included); a page that comes
+    back without _links all the same (a plugin, a proxy) is asked for again whole, as every later page."""
+    spider = make_spider(tmp_path)
+    first = discover(spider)
+    assert "_fields" not in first.url
+    headers = {"X-WP-Total": "300", "X-WP-TotalPages": "3"}
+    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
+    second, _third = [r for r in respond(first, json.dumps(page).encode(), headers=headers)
+                      if isinstance(r, Request) and "wp/v2/posts" in r.url]
+    assert "_fields=id,date," in second.url and ",_links,categories,tags" in second.url
+    stripped = [{key: value for key, value in dict(seed_post, id=post_id).items() if key != "_links"}
+                for post_id in range(101, 201)]
+    again = [r for r in respond(second, json.dumps(stripped).encode(), headers=headers)
+             if isinstance(r, Request) and "wp/v2/posts" in r.url]
+    assert page_numbers(again) == ["2"] and "_fields" not in again[0].url
+    assert len(spider.sites[SITE].post_ids) == 100  # the stripped posts were not taken
+    assert spider.sites[SITE].posts_fields == ""

@@ -78,6 +78,10 @@ CONTENT_MARKDOWN = False
 # Progress: one log line per site every PROGRESS_INTERVAL seconds (0 turns it off), and a summary at the end.
 PROGRESS_INTERVAL = 30.0
 
+# Posts pages: once a post has shown the site's taxonomies, later pages ask with _fields for what records are
+# made of, so that WordPress neither computes nor sends what plugins add (Yoast's yoast_head, Jetpack's fields).
+POSTS_ONLY_NEEDED_FIELDS = True
+
 # Assembly: partial include= batches are sent early when this many posts wait for them (memory bound).
 ASSEMBLY_MAX_WAITING_POSTS = 2000
 

@@ -363,6 +363,37 @@ def post_links(post: Mapping[str, Any]) -> list[Link]:
     return found
 
 
+# What a record is made of (viewworld/assembly.py build_post, post_links, post_revisions); a posts page
+# asks for these and each taxonomy's id field with ``_fields`` once a post has shown the taxonomies.
+POST_FIELDS = ("id", "date", "date_gmt", "modified", "modified_gmt", "slug", "status", "type", "link", "title",
+               "content", "excerpt", "author", "featured_media", "sticky", "format", "lang", "yoast_head_json",
+               "_links")
+
+
+def posts_fields(post: Mapping[str, Any]) -> str | None:
+    """``_fields`` for posts pages, from a post's ``_links``: what records are made of and the id field
+    of each taxonomy its ``wp:term`` links name (every taxonomy of the post type, as :func:`post_links`
+    reads them); None when the post cannot tell (no ``_links``, a term link that is no API URL). Without
+    it WordPress also computes and sends what plugins add (Yoast's ``yoast_head``, Jetpack's fields).
+
+    >>> terms = [{"taxonomy": "category", "href": "https://e.org/wp-json/wp/v2/categories?post=5"},
+    ...          {"taxonomy": "region", "href": "https://e.org/wp-json/wp/v2/regions?post=5"}]
+    >>> posts_fields({"_links": {"wp:term": terms}}).split(",")[-3:]
+    ['_links', 'categories', 'regions']
+    """
+    links = post.get("_links")
+    if not isinstance(links, dict):
+        return None
+    terms = links.get("wp:term")
+    fields = list(POST_FIELDS)
+    for term in terms if isinstance(terms, list) else ():
+        target = link_target(str(term.get("href", ""))) if isinstance(term, dict) else None
+        if target is None or not isinstance(term.get("taxonomy"), str):
+            return None
+        fields.append(_TERM_FIELDS.get(term["taxonomy"]) or target[1].rsplit("/", 1)[-1])
+    return ",".join(dict.fromkeys(fields))
+
+
 def post_revisions(post: Mapping[str, Any]) -> Revisions:
     """The revision count and latest revision id, public in ``_links`` even when the revisions are not."""
     links = post.get("_links") if isinstance(post.get("_links"), dict) else {}
