@@ -44,8 +44,7 @@ MEDIA_KEPT = 5000
 
 @dataclass(frozen=True)
 class Batch:
-    """One request for linked resources: up to 100 ids of one collection, or one post's revisions.
-    Plain values only: the site is named by its origin."""
+    """One request for linked resources: up to 100 ids of one collection, or one post's revisions."""
 
     site: str
     url: str
@@ -128,9 +127,8 @@ class PostAssembler:
                 pending.revisions = [_revision(r) for r in resources if isinstance(r, dict)]
                 self._release(pending)
             return
-        collection = self._collections.get(batch.collection) if batch.collection is not None else None
-        if collection is None:
-            return  # no post of this run waits for it
+        assert batch.collection is not None  # a batch of ids, not of revisions
+        collection = self._collections[batch.collection]
         summarize = _SUMMARIES.get(collection.field, _term)
         for resource in resources:
             if isinstance(resource, dict) and resource.get("id") in batch.ids:
@@ -152,9 +150,8 @@ class PostAssembler:
                 pending.post.add_error("revisions", batch.url, reason)
                 self._release(pending)
             return
-        collection = self._collections.get(batch.collection) if batch.collection is not None else None
-        if collection is None:
-            return
+        assert batch.collection is not None  # a batch of ids, not of revisions
+        collection = self._collections[batch.collection]
         if whole_collection:
             collection.closed = reason
         for resource_id in batch.ids:

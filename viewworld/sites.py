@@ -92,10 +92,10 @@ class Site:
     pages_requested: int = 0
     """The highest posts page asked for so far (some go with page 1, the rest a few at a time)."""
     last_page: int = 0
-    """The last posts page to walk, once page 1's ``X-WP-TotalPages`` told it; 0 until then."""
+    """The last posts page to walk as far as the pages have told (page 1's ``X-WP-TotalPages``, else the
+    page after each full one)."""
     posts_fields: str | None = None
     """``_fields`` for its posts pages, once a post has shown its taxonomies; "" once they proved unusable."""
-    flushed_once: bool = False
     pages_in_flight: int = 0
     pages_lost: int = 0
     post_ids: set[int] = field(default_factory=set)

@@ -390,7 +390,7 @@ def posts_fields(post: Mapping[str, Any]) -> str | None:
         target = link_target(str(term.get("href", ""))) if isinstance(term, dict) else None
         if target is None or not isinstance(term.get("taxonomy"), str):
             return None
-        fields.append(_TERM_FIELDS.get(term["taxonomy"]) or target[1].rsplit("/", 1)[-1])
+        fields.append(_term_id_field(term["taxonomy"], target[1]))
     return ",".join(dict.fromkeys(fields))
 
 
@@ -456,11 +456,16 @@ def _term_link(post: Mapping[str, Any], taxonomy: str, href: str) -> Link | None
     if target is None:
         return Link(_term_field(taxonomy), href, None, _term_ids(post.get(_TERM_FIELDS.get(taxonomy, taxonomy))))
     root, collection_route, _ = target
-    rest_base = collection_route.rsplit("/", 1)[-1]
-    ids = post.get(_TERM_FIELDS.get(taxonomy, rest_base))
+    ids = post.get(_term_id_field(taxonomy, collection_route))
     if not isinstance(ids, list):
         return None
     return Link(_term_field(taxonomy), href, (root, collection_route), _term_ids(ids))
+
+
+def _term_id_field(taxonomy: str, collection_route: str) -> str:
+    """The field of a post that holds its term ids of ``taxonomy``: ``categories``, ``tags``, else the
+    taxonomy's ``rest_base``, the last segment of its collection's route."""
+    return _TERM_FIELDS.get(taxonomy) or collection_route.rsplit("/", 1)[-1]
 
 
 def _term_ids(ids: object) -> tuple[int, ...]:

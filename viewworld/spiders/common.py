@@ -28,9 +28,9 @@ def content_type(response: Response) -> str:
     return (response.headers.get("Content-Type") or b"").decode("latin-1")
 
 
-def answer_error(response: Response, status: int | None = None) -> WordPressError:
+def answer_error(response: Response) -> WordPressError:
     """WordPress's error in an answer (its code and message), or what the answer is instead."""
-    return error_from_answer(response.status if status is None else status, response.body, content_type(response))
+    return error_from_answer(response.status, response.body, content_type(response))
 
 
 def is_json(response: Response) -> bool:

@@ -39,7 +39,7 @@ class IdListing:
     posts_request: Any
     posts_filter: Any
     read_list: Any
-    schedule_more_pages: Any
+    last_page_told: Any
     page_lost: Any
     assembled: Any
 
@@ -69,8 +69,7 @@ class IdListing:
 
     def parse_listing(self, response: Response, site_id: str, page: int) -> Iterator[Any]:
         site = self.sites[site_id]
-        if site.listed is None:
-            return  # not a listing of this run's (it lists when its walk ends)
+        assert site.listed is not None  # list_ids_or_finish set it before asking for any listing page
         site.listing_in_flight -= 1
         lost_before = site.pages_lost
         answer = self.read_list(site, response, "id listing")
@@ -78,16 +77,16 @@ class IdListing:
             site.listing_lost = site.listing_lost or site.pages_lost > lost_before
         else:
             listed, listed_count, pages = answer
-            assert site.listed is not None
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
-            yield from self.schedule_more_pages(site, pages, page, listed_count, MAX_PAGES, self.listing_request)
+            # Listing pages are small: every page a page tells of goes at once.
+            last = self.last_page_told(site, pages, page, listed_count, MAX_PAGES) or page
+            for next_page in range(page + 1, last + 1):
+                yield self.listing_request(site, next_page)
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
 
     def listing_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
-        if site.listed is None:
-            return
         site.listing_in_flight -= 1
         site.listing_lost = True
         self.page_lost(site, failure.request.url, f"id listing: {describe_failure(failure)}")

@@ -123,6 +123,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         spider.overlap = timedelta(seconds=settings.getfloat("INCREMENTAL_OVERLAP"))
         spider.sweep_interval = settings.getfloat("DELETION_SWEEP_INTERVAL")
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
+        spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.item_written, signal=signals.item_scraped)
         return spider
@@ -211,11 +212,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         yield self.posts_request(site, 1)
         if site.mode != FULL or site.root_remembered:
             return
-        ahead = min(self.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"), self.page_limit(site))
+        ahead = min(self.concurrency, self.page_limit(site))
         for page in range(2, ahead + 1):
             yield self.posts_request(site, page)
 
     def posts_request(self, site: Site, page: int, include: list[int] | None = None) -> Request:
+        """Posts page ``page`` of the walk, or (page 0) the posts of ``include``."""
         assert site.api_root is not None
         params: dict[str, object] = {"per_page": site.per_page, "page": page, **site.posts_order(),
                                      **self.posts_filter(site)}
@@ -225,16 +227,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if lean:
             params["_fields"] = site.posts_fields
         site.pages_in_flight += 1
-        site.pages_requested = max(site.pages_requested, 0 if include else page)
+        site.pages_requested = max(site.pages_requested, page)
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_posts_page,
-                            self.posts_page_failed,
-                            cb_kwargs={"page": 0 if include else page, "per_page": site.per_page, "lean": lean})
+                            self.posts_page_failed, cb_kwargs={"page": page, "per_page": site.per_page, "lean": lean})
 
-    def parse_posts_page(self, response: Response, site_id: str, page: int,
-                         per_page: int | None = None, lean: bool = False) -> Iterator[Any]:
+    def parse_posts_page(self, response: Response, site_id: str, page: int, per_page: int,
+                         lean: bool) -> Iterator[Any]:
         site = self.sites[site_id]
         site.pages_in_flight -= 1
-        if page > 1 and (per_page not in (None, site.per_page) or per_page_refused(response.status, response.body)):
+        if page > 1 and (per_page != site.per_page or per_page_refused(response.status, response.body)):
             # Asked for with page 1 at a per_page the site refuses: page 1 steps it down and walks again.
             yield from self.after_page(site)
             return
@@ -269,15 +270,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                     break
             if page == 1:
                 site.total = pages.total
-            if page:
-                yield from self.schedule_more_pages(site, pages, page, listed_count,
-                                                    self.page_limit(site), self.posts_request,
-                                                    requested=site.pages_requested, windowed=True)
-                yield from self.more_pages(site)
+            if page and (last := self.last_page_told(site, pages, page, listed_count, self.page_limit(site))):
+                site.last_page = max(site.last_page, last)
+            yield from self.more_pages(site)  # before this page's posts are assembled: the slots stay busy
             now = utc_now()
             for raw in posts:
                 self.add_post(site, raw, now)
-        yield from self.after_page(site)
+        yield from self.after_page(site, first=page == 1)
 
     def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
@@ -304,7 +303,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         try:
             answer = loads(response.body)
         except ValueError:
-            answer = answer_error(response, 200)
+            answer = answer_error(response)  # a 200 that is no JSON
         if not isinstance(answer, list):
             self.page_lost(site, response.url, f"{what}: {answer if isinstance(answer, WordPressError) else 'not a list'}")
             return None
@@ -316,12 +315,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             self.page_lost(site, response.url, f"{what}: {len(answer) - len(items)} items without a usable id")
         return items, len(answer), pages
 
-    def schedule_more_pages(self, site: Site, pages: Pagination, page: int, count: int, limit: int,
-                            make_request: Any, requested: int = 0, windowed: bool = False) -> Iterator[Request]:
-        """After page 1, every other page at once when ``X-WP-TotalPages`` tells how many (``windowed``:
-        the posts walk, whose pages :meth:`more_pages` asks for a few at a time); without it (caches
-        strip it), or when it cannot be true, the next page while pages come back full. Pages up to
-        ``requested`` have been asked for already."""
+    def last_page_told(self, site: Site, pages: Pagination, page: int, count: int, limit: int) -> int | None:
+        """The last page a list answer says there is: page 1's ``X-WP-TotalPages``; without it (caches strip
+        it), or when it cannot be true, the next page while pages come back full. None: nothing new."""
         total_pages = pages.total_pages
         if total_pages is not None and not plausible_total_pages(pages.total, total_pages, site.per_page, count):
             if page == 1:
@@ -329,24 +325,19 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                                "the pages instead", site.url, total_pages, pages.total, count)
             total_pages = None
         if total_pages is not None:
-            if page == 1 and windowed:
-                site.last_page = min(total_pages, limit)
-            elif page == 1:
-                for next_page in range(max(2, requested + 1), min(total_pages, limit) + 1):
-                    yield make_request(site, next_page)
-            return
+            return min(total_pages, limit) if page == 1 else None
         if page == 1:
             logger.info("%s: no usable X-WP-TotalPages; walking the pages until a short one", site.url)
-        if count >= site.per_page and page < limit and page + 1 > requested:
-            yield make_request(site, page + 1)
+        return page + 1 if count >= site.per_page and page < limit else None
 
     def more_pages(self, site: Site) -> Iterator[Request]:
-        """The walk's next pages, up to one more than the site's concurrency in flight. Asked for all at
-        once, they would fill the downloader's queue of the site (first in, first out: Scrapy moves up to
-        ``CONCURRENT_REQUESTS`` requests out of its priority queue), and the ``include=`` batches their
-        posts wait for would come after the last page, and those posts' cleaning with them."""
-        window = self.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") + 1
-        while site.pages_requested < site.last_page and site.pages_in_flight < window and site.failure is None:
+        """The walk's next pages up to ``last_page``, one more than the site's concurrency in flight (those
+        asked for with page 1 are not asked again). Asked for all at once, they would fill the downloader's
+        queue of the site (first in, first out: Scrapy moves up to ``CONCURRENT_REQUESTS`` requests out of
+        its priority queue), and the ``include=`` batches their posts wait for would come after the last
+        page, and those posts' cleaning with them."""
+        window = self.concurrency + 1
+        while site.failure is None and site.pages_requested < site.last_page and site.pages_in_flight < window:
             yield self.posts_request(site, site.pages_requested + 1)
 
     def page_limit(self, site: Site) -> int:
@@ -369,7 +360,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                                                    {"per_page": MAX_PER_PAGE, "_fields": REVISION_FIELDS})
         self.assembler.add(site, post, post_links(raw), revisions_url)
 
-    def after_page(self, site: Site) -> Iterator[Any]:
+    def after_page(self, site: Site, first: bool = False) -> Iterator[Any]:
+        """What a posts page's answer (``first``: page 1's) leaves to do: more pages, the end of the walk,
+        the batches due."""
         yield from self.more_pages(site)
         walk_done = site.pages_in_flight == 0 and site.listed is None and site.failure is None
         if walk_done and site.api_root is not None:
@@ -377,10 +370,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         # On a site of many pages, the first page's partial batches go at once: they name most of its
         # authors and terms (and many of its images), so later posts complete as their pages arrive and
         # cleaning runs while pages download, not all at the end. Later partial batches wait to fill up.
-        many_pages = (site.total or 0) > EARLY_FLUSH_MIN_PAGES * site.per_page
-        first_page = not site.flushed_once and many_pages
-        site.flushed_once = site.flushed_once or first_page
-        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 or first_page else None)
+        early = first and (site.total or 0) > EARLY_FLUSH_MIN_PAGES * site.per_page
+        yield from self.assembled(flush_site=site if site.pages_in_flight == 0 or early else None)
 
     # 5. Listing ids, what the walk missed and what was deleted: viewworld/spiders/listing.py ---------
 
@@ -481,7 +472,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         else:
             meta["handle_httpstatus_list"] = WORDPRESS_ERROR_STATUSES
         # dont_filter: what is asked twice is asked on purpose (page 1 again after a step-down of per_page,
-        # a rediscovered root, an id listing); in a cluster the duplicate filter is in Redis and shared.
+        # a rediscovered root, a page asked for again whole).
         return Request(url, callback=callback, errback=errback, priority=priority, meta=meta, dont_filter=True,
                        cb_kwargs={"site_id": site.origin, **(cb_kwargs or {})})
 
