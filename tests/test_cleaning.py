@@ -482,6 +482,7 @@ def test_text_and_entities_without_the_parse_read_as_with_it(text):
     from viewworld.cleaning import FLOW, INLINE, _walked_text
 
     assert html_to_text(f"<p>{text}</p>\n") == _walked_text(f"<p>{text}</p>\n", FLOW)
+    assert html_to_text(text) == _walked_text(text, FLOW)
     assert inline_text(text) == _walked_text(text, INLINE)
     assert inline_text(f"<p>{text}</p>\n") == _walked_text(f"<p>{text}</p>\n", INLINE)
 

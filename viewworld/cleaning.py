@@ -131,9 +131,8 @@ def html_to_text(html: str) -> str:
     >>> html_to_text("<table><tr><th>City</th><th>Rain</th></tr><tr><td>Oslo</td><td>12 mm</td></tr></table>")
     'City\\tRain\\nOslo\\t12 mm'
     """
-    if (paragraph := _PLAIN_PARAGRAPH_RE.fullmatch(html)) and (text := _plain_text(paragraph[1])) is not None:
-        return collapse_whitespace(text)
-    return _walked_text(html, FLOW)
+    text = _text_without_parse(html)
+    return text if text is not None else _walked_text(html, FLOW)
 
 
 def inline_text(html: str) -> str:
@@ -142,11 +141,19 @@ def inline_text(html: str) -> str:
     >>> inline_text(" Russia&#8217;s  <em>long</em>\\n game&nbsp;")
     'Russia’s long game'
     """
-    # Titles and names have no tags; an image's caption is one paragraph of text: neither needs the parse.
-    plain = html if "<" not in html else (paragraph[1] if (paragraph := _PLAIN_PARAGRAPH_RE.fullmatch(html)) else None)
-    if plain is not None and (text := _plain_text(plain)) is not None:
-        return collapse_whitespace(text)
-    return _walked_text(html, INLINE)
+    text = _text_without_parse(html)
+    return text if text is not None else _walked_text(html, INLINE)
+
+
+def _text_without_parse(html: str) -> str | None:
+    """The text of HTML that is text and entities, bare (titles, names) or in one paragraph (excerpts,
+    captions), on one line as either walk lays it out; None when it needs the parse."""
+    if "<" in html:
+        if (paragraph := _PLAIN_PARAGRAPH_RE.fullmatch(html)) is None:
+            return None
+        html = paragraph[1]
+    text = _plain_text(html)
+    return None if text is None else collapse_whitespace(text)
 
 
 def _walked_text(html: str, mode: int) -> str:
