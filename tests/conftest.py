@@ -40,13 +40,11 @@ def fresh_site(wordpress_sites: dict[str, Any], tmp_path_factory: pytest.TempPat
                request: pytest.FixtureRequest) -> Iterator[Any]:
     """A small WordPress of the module's own (in the session's MariaDB), for tests that change posts:
     the shared sites stay as seeded for every other module."""
-    from tests.wordpress.site import WordPressSite
+    from tests.wordpress import extra_site
 
-    database = wordpress_sites["pretty"].database
     # The directory's name names the site's database: one per module.
     name = "site-fresh-" + request.module.__name__.rsplit(".", 1)[-1]
-    with WordPressSite(tmp_path_factory.mktemp("fresh") / name, database, "pretty") as fresh:
-        fresh.install(60)
+    with extra_site(wordpress_sites["pretty"].database, tmp_path_factory.mktemp("fresh") / name, 60) as (fresh, _):
         yield fresh
 
 

@@ -11,9 +11,12 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "viewworld" / "schemas"
@@ -35,16 +38,20 @@ class Crawl:
         return sorted(self.output_dir.glob(f"*/posts-{run}.jsonl")) if run else []
 
     def items(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for path in self.files() for line in path.read_text(encoding="utf-8").splitlines()]
+        return records_of(self.files())
 
     def stat(self, name: str) -> Any:
-        """A number or string from the stats Scrapy dumps at the end of the log."""
-        match = re.search(rf"'{re.escape(name)}': ([^,\n}}]+)", self.log)
-        return None if match is None else ast.literal_eval(match.group(1))
+        return log_stat(self.log, name)
 
     @property
     def requests(self) -> int:
         return self.stat("downloader/request_count") or 0
+
+
+def log_stat(log: str, name: str) -> Any:
+    """A number or string from the stats Scrapy dumps at the end of a crawl's log; None if absent."""
+    match = re.search(rf"'{re.escape(name)}': ([^,\n}}]+)", log)
+    return None if match is None else ast.literal_eval(match.group(1))
 
 
 def scrapy_command() -> list[str]:
@@ -67,14 +74,36 @@ def crawl_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name not in CREDENTIAL_VARIABLES} | (env or {})
 
 
+def output_settings(output_dir: Path, log_file: Path) -> dict[str, str]:
+    """OUTPUT_DIR, STATE_DIR (``output_dir/state``: crawls with the same ``output_dir`` share their state)
+    and LOG_FILE."""
+    return {"OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"), "LOG_FILE": str(log_file)}
+
+
+def start_crawl(*arguments: str, settings: dict[str, str], env: dict[str, str] | None = None,
+                output: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """``scrapy crawl wpposts`` started in the background (see :func:`crawl_command`); ``output`` is
+    where its stdout and stderr go (``subprocess.PIPE`` to read them)."""
+    return subprocess.Popen(crawl_command(*arguments, settings=settings), cwd=ROOT, env=crawl_environment(env),
+                            stdout=output, stderr=output)
+
+
+def records_of(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    return [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def written_items(output_dir: Path) -> list[dict[str, Any]]:
+    """Every record of every finished output file under ``output_dir``, whichever crawl wrote it."""
+    return records_of(sorted(output_dir.glob("*/posts-*.jsonl")))
+
+
 def crawl(output_dir: Path, *arguments: str, settings: dict[str, str] | None = None,
           env: dict[str, str] | None = None, options: tuple[str, ...] = (), timeout: float = 300) -> Crawl:
     """``scrapy crawl wpposts -a ARG ... -s OUTPUT_DIR=output_dir -s STATE_DIR=output_dir/state``;
     ``arguments`` are ``name=value``. Crawls with the same ``output_dir`` share their state."""
     output_dir.mkdir(parents=True, exist_ok=True)
     log_file = output_dir / f"crawl-{len(list(output_dir.glob('crawl-*.log')))}.log"
-    command = crawl_command(*arguments, settings={"OUTPUT_DIR": str(output_dir), "STATE_DIR": str(output_dir / "state"),
-                                                  "LOG_FILE": str(log_file)} | (settings or {}))
+    command = crawl_command(*arguments, settings=output_settings(output_dir, log_file) | (settings or {}))
     finished = subprocess.run([*command, *options], cwd=ROOT, env=crawl_environment(env), capture_output=True,
                               text=True, timeout=timeout, check=False)
     log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""

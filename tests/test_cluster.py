@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from tests.crawling import ROOT, assert_valid_records, crawl_command, crawl_environment
+from tests.crawling import assert_valid_records, start_crawl
 from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
@@ -51,12 +51,10 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
 
 def start_worker(output_dir: Path, redis: str, name: str, *arguments: str,
                  settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    command = crawl_command(*arguments, settings={
+    return start_crawl(*arguments, settings={
         "REDIS_URL": redis, "OUTPUT_DIR": str(output_dir), "CLUSTER_SITES_PER_WORKER": "1",
         "MAX_IDLE_TIME_BEFORE_CLOSE": "3", "CLUSTER_WORKER_TIMEOUT": "8", "LOG_FILE": str(output_dir / f"{name}.log"),
     } | (settings or {}))
-    return subprocess.Popen(command, cwd=ROOT, env=crawl_environment(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
 
 
 def wait_all(workers: list[subprocess.Popen[bytes]], timeout: float = 180) -> list[int]:

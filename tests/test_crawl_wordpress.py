@@ -13,8 +13,6 @@ import pytest
 from tests.crawling import Crawl, assert_valid_records, crawl
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from tests.wordpress.site import WordPressSite
 
 pytestmark = pytest.mark.wordpress
@@ -183,11 +181,10 @@ def test_scrapy_feed_options_keep_working_beside_our_files(wordpress_sites, tmp_
     assert_valid_records(fed)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_posts_pages_asked_for_only_the_fields_records_use_give_the_same_records(wordpress_sites, tmp_path, mode):
+def test_posts_pages_asked_for_only_the_fields_records_use_give_the_same_records(crawled, tmp_path):
     """Pages after the first posts ask with _fields (taxonomies learned from a post's _links): every
     record is the one whole pages give (20 a page, 2 at a time: pages 3 to 12 are asked for so)."""
-    site = wordpress_sites[mode]
+    site, _, truth = crawled
     settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": "2", "LOG_LEVEL": "DEBUG"}
     lean = crawl(tmp_path / "lean", f"site={site.url}", "per_page=20", settings=settings)
     whole = crawl(tmp_path / "whole", f"site={site.url}", "per_page=20",
@@ -200,5 +197,6 @@ def test_posts_pages_asked_for_only_the_fields_records_use_give_the_same_records
     def records(result: Crawl) -> dict[int, dict[str, Any]]:
         return {item["id"]: {**item, "crawled_at": None} for item in result.items()}
 
-    assert records(lean) == records(whole)
-    assert len(records(lean)) == len(site.truth()["posts"])
+    lean_records = records(lean)
+    assert lean_records == records(whole)
+    assert len(lean_records) == len(truth["posts"])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.crawling import ROOT, assert_valid_records, crawl, crawl_command, crawl_environment
+from tests.crawling import assert_valid_records, crawl, output_settings, start_crawl, written_items
 from viewworld.state import StateStore
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     assert [tombstone["id"] for tombstone in tombstones] == [trashed]
     # robots.txt, one posts page, the sweep's id listing, and linked resources the cache lacks: the new
     # posts' category (Uncategorized) and the edited posts' media.
-    listing_pages = -(-len(public_ids(site)) // 100)
+    after = public_ids(site)
+    listing_pages = -(-len(after) // 100)
     assert incremental.requests <= 2 + listing_pages + 2 < full.requests, (incremental.requests, full.requests)
     print(f"\nfull: {full.requests} requests; incremental with a sweep: {incremental.requests} requests")
 
@@ -87,16 +88,14 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     # full=1 writes every post again, unchanged or not (say, after a change of the cleaning).
     again = crawl(tmp_path, f"site={site.url}", "full=1")
     assert again.exit_code == 0, again.log[-3000:]
-    assert sorted(item["id"] for item in again.items()) == sorted(public_ids(site))
+    assert sorted(item["id"] for item in again.items()) == sorted(after)
 
 
 def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
     """A crawl slowed down to be caught mid-way, returned once its ``.part`` file has lines."""
-    command = crawl_command(f"site={site.url}", settings={
-        "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "OUTPUT_DIR": str(tmp_path),
-        "STATE_DIR": str(tmp_path / "state"), "LOG_FILE": str(tmp_path / f"{name}.log")})
-    process = subprocess.Popen(command, cwd=ROOT, env=crawl_environment(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = start_crawl(f"site={site.url}", settings={
+        "DOWNLOAD_DELAY": "0.2", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+        **output_settings(tmp_path, tmp_path / f"{name}.log")})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(path.stat().st_size for path in tmp_path.glob("*/*.jsonl.part")):
         time.sleep(0.05)
@@ -119,11 +118,9 @@ def test_a_run_killed_mid_crawl_then_run_again_loses_nothing_and_writes_nothing_
     assert rerun.exit_code == 0, rerun.log[-3000:]
     assert "recovered" in rerun.log
     assert not list(tmp_path.glob("*/*.jsonl.part"))
-    written: list[int] = []
-    for path in tmp_path.glob("*/posts-*.jsonl"):
-        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        assert_valid_records(items)
-        written += [item["id"] for item in items]
+    items = written_items(tmp_path)
+    assert_valid_records(items)
+    written = [item["id"] for item in items]
     # The first crawl was killed halfway: the second writes the other half, and nothing twice.
     assert 0 < len(rerun.items()) < len(expected)
     assert sorted(written) == sorted(expected)
@@ -153,8 +150,7 @@ def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpres
     assert first.read_text(encoding="utf-8")
     rerun = crawl(tmp_path, f"site={site.url}")
     assert rerun.exit_code == 0, rerun.log[-3000:]
-    written = [json.loads(line)["id"] for path in tmp_path.glob("*/posts-*.jsonl")
-               for line in path.read_text(encoding="utf-8").splitlines()]
+    written = [item["id"] for item in written_items(tmp_path)]
     assert sorted(written) == sorted(public_ids(site)), "every post written, none twice"
 
 

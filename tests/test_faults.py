@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests import faults
-from tests.crawling import ROOT, Crawl, assert_valid_records, crawl, crawl_command, crawl_environment
+from tests.crawling import Crawl, assert_valid_records, crawl, output_settings, start_crawl, written_items
 from tests.faults import FaultProxy
 
 if TYPE_CHECKING:
@@ -447,11 +447,10 @@ def test_the_application_password_never_shows(site, proxy, truth, tmp_path):
     proxy.inject(rf"wp/v2/posts/{revised[0]}/revisions", faults.reset())
     proxy.inject(rf"wp/v2/posts/{revised[1]}/revisions", faults.answer(500, b"<h1>Internal Server Error</h1>"))
     log_file = tmp_path / "crawl.log"
-    command = crawl_command(f"site={proxy.url}", settings={
-        **SETTINGS, "OUTPUT_DIR": str(tmp_path), "STATE_DIR": str(tmp_path / "state"), "LOG_FILE": str(log_file),
-        "LOG_LEVEL": "DEBUG"})
-    environment = crawl_environment({"WP_USERNAME": site.username, "WP_APP_PASSWORD": site.app_password})
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = start_crawl(f"site={proxy.url}", settings={**SETTINGS, **output_settings(tmp_path, log_file),
+                                                        "LOG_LEVEL": "DEBUG"},
+                          env={"WP_USERNAME": site.username, "WP_APP_PASSWORD": site.app_password},
+                          output=subprocess.PIPE)
     command_lines_seen = 0
     while process.poll() is None:
         for cmdline in _command_lines():
@@ -466,7 +465,7 @@ def test_the_application_password_never_shows(site, proxy, truth, tmp_path):
     texts.update({str(path): path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()})
     for where, text in texts.items():
         assert not any(secret.encode() in text for secret in secrets), where
-    items = [json.loads(line) for path in tmp_path.glob("*/posts-*.jsonl") for line in path.read_text().splitlines()]
+    items = written_items(tmp_path)
     assert items and sum(bool(item["revisions"]["items"]) for item in items) > 0
 
 

@@ -97,27 +97,19 @@ def test_retry_after_makes_the_site_slot_wait_capped_then_restores_its_delay(sta
     assert slot.delay == 0.25
 
 
-def test_retry_after_gives_up_after_retry_times_and_the_slot_still_waits():
+@pytest.mark.parametrize(("meta", "retried"), [({"retry_times": 2}, False),  # RETRY_TIMES is 2 here
+                                               ({"max_retry_times": 5, "retry_times": 2}, True),
+                                               ({"max_retry_times": 0}, False),
+                                               ({"dont_retry": True}, False)])
+def test_retry_after_follows_the_retry_limits_and_the_slot_waits_retried_or_not(meta, retried):
     crawler = crawler_with_spider()
     slot = fake_engine(crawler)
     middleware = RetryAfterMiddleware(crawler)
-    request = Request(f"{SITE}/wp-json/wp/v2/posts", meta={"retry_times": 2})
-    response = Response(request.url, status=429, request=request, headers={"Retry-After": "5"})
-    assert middleware.process_response(request, response) is response
-    assert slot.delay == 5
-
-
-@pytest.mark.parametrize(("meta", "retried"), [({"max_retry_times": 5, "retry_times": 2}, True),
-                                               ({"max_retry_times": 0}, False),
-                                               ({"dont_retry": True}, False)])
-def test_retry_after_follows_the_request_own_retry_meta(meta, retried):
-    crawler = crawler_with_spider()
-    fake_engine(crawler)
-    middleware = RetryAfterMiddleware(crawler)
     request = Request(f"{SITE}/wp-json/wp/v2/posts", meta=meta)
-    response = Response(request.url, status=429, request=request, headers={"Retry-After": "1"})
-    assert isinstance(middleware.process_response(request, response), Request) is retried
-    assert crawler.engine.downloader.slots["www.viewworld.org"].delay == 1
+    response = Response(request.url, status=429, request=request, headers={"Retry-After": "5"})
+    answer = middleware.process_response(request, response)
+    assert isinstance(answer, Request) if retried else answer is response
+    assert slot.delay == 5
 
 
 def test_answers_without_retry_after_are_left_to_the_retry_middleware():

@@ -66,9 +66,18 @@ def discover(spider: WpPostsSpider) -> Request:
     return posts
 
 
-def page_numbers(requests: list[Any]) -> list[str]:
-    return [request.url.split("&page=")[1].split("&")[0] for request in requests
-            if isinstance(request, Request) and "wp/v2/posts" in request.url]
+def posts_pages(output: list[Any]) -> list[Request]:
+    """The requests for posts pages among a callback's output."""
+    return [request for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
+
+
+def page_numbers(output: list[Any]) -> list[str]:
+    return [request.url.split("&page=")[1].split("&")[0] for request in posts_pages(output)]
+
+
+def page_body(seed_post: dict[str, Any], ids: Any) -> bytes:
+    """A posts page of copies of the seed post, one per id."""
+    return json.dumps([dict(seed_post, id=post_id) for post_id in ids]).encode()
 
 
 def test_the_api_root_comes_from_the_home_page_link_header_and_posts_are_asked_100_a_page(spider):
@@ -113,10 +122,8 @@ def test_a_site_without_wp_v2_is_reported_as_too_old(spider):
 
 def test_the_first_page_schedules_every_other_page_at_once(spider, seed_post):
     posts = discover(spider)
-    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
-    output = respond(posts, json.dumps(page).encode(), headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})
-    pages = [request.url for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
-    assert [url.split("&page=")[1].split("&")[0] for url in pages] == ["2", "3"]
+    output = respond(posts, page_body(seed_post, range(1, 101)), headers={"X-WP-Total": "250", "X-WP-TotalPages": "3"})
+    assert page_numbers(output) == ["2", "3"]
     assert spider.sites[SITE].total == 250
 
 
@@ -124,8 +131,7 @@ def test_a_full_crawl_asks_for_as_many_pages_as_it_may_at_once_and_then_for_the_
     spider = make_spider(tmp_path, concurrency=4)
     first, *ahead = discover_all(spider)
     assert page_numbers([first, *ahead]) == ["1", "2", "3", "4"]
-    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
-    output = respond(first, json.dumps(page).encode(), headers={"X-WP-Total": "550", "X-WP-TotalPages": "6"})
+    output = respond(first, page_body(seed_post, range(1, 101)), headers={"X-WP-Total": "550", "X-WP-TotalPages": "6"})
     assert page_numbers(output) == ["5", "6"]
 
 
@@ -136,16 +142,13 @@ def test_the_walk_keeps_one_page_more_than_the_concurrency_in_flight(seed_post, 
     first, second = discover_all(spider)
     headers = {"X-WP-Total": "800", "X-WP-TotalPages": "8"}
 
-    def page_of(number: int) -> bytes:
-        return json.dumps([dict(seed_post, id=number * 100 + i) for i in range(100)]).encode()
-
     pending = [first, second]
     asked = ["1", "2"]
     while pending:
         request = pending.pop(0)
         number = int(page_numbers([request])[0])
-        more = [r for r in respond(request, page_of(number), headers=headers)
-                if isinstance(r, Request) and "wp/v2/posts" in r.url]
+        more = posts_pages(respond(request, page_body(seed_post, range(number * 100, number * 100 + 100)),
+                                   headers=headers))
         asked += page_numbers(more)
         pending += more
         assert spider.sites[SITE].pages_in_flight <= 3
@@ -156,11 +159,9 @@ def test_the_walk_keeps_one_page_more_than_the_concurrency_in_flight(seed_post, 
 def test_on_a_small_site_the_pages_asked_for_ahead_end_nothing(seed_post, tmp_path):
     spider = make_spider(tmp_path, concurrency=4)
     first, second, *past_the_end = discover_all(spider)
-    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
-    assert page_numbers(respond(first, json.dumps(page).encode(),
+    assert page_numbers(respond(first, page_body(seed_post, range(1, 101)),
                                 headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})) == []
-    respond(second, json.dumps([dict(seed_post, id=post_id) for post_id in range(101, 151)]).encode(),
-            headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
+    respond(second, page_body(seed_post, range(101, 151)), headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
     body = b'{"code":"rest_post_invalid_page_number","message":"The page number requested is larger"}'
     for request in past_the_end:
         respond(request, body, status=400)
@@ -187,7 +188,7 @@ def test_without_pagination_headers_the_pages_are_walked_until_a_short_one(seed_
     spider = make_spider(tmp_path, per_page="1")
     posts = discover(spider)
     output = respond(posts, json.dumps([seed_post]).encode())
-    [page_two] = [request for request in output if isinstance(request, Request) and "wp/v2/posts" in request.url]
+    [page_two] = posts_pages(output)
     assert "&page=2&" in page_two.url
     second = dict(seed_post, id=7)
     output = respond(page_two, json.dumps([second]).encode())
@@ -320,18 +321,18 @@ def test_a_crawl_on_one_machine_loads_no_console_and_no_redis():
     import sys
 
     probe = (
-        "import sys\n"
+        "import json, sys\n"
         "from scrapy.utils.project import get_project_settings\n"
         "from viewworld.spiders.wpposts import WpPostsSpider\n"
         "settings = get_project_settings()\n"
         "WpPostsSpider.update_settings(settings)\n"
-        "print(sorted(str(path).rsplit('.', 1)[-1] for path in\n"
-        "             settings.get_component_priority_dict_with_base('EXTENSIONS')))\n"
-        "print(sorted(m for m in ('aiohttp', 'scrapy_redis', 'redis', 'scrapy.extensions.telnet') if m in sys.modules))\n"
+        "extensions = settings.get_component_priority_dict_with_base('EXTENSIONS')\n"
+        "extensions = [str(path).rsplit('.', 1)[-1] for path in extensions]\n"
+        "modules = ('aiohttp', 'scrapy_redis', 'redis', 'scrapy.extensions.telnet')\n"
+        "print(json.dumps([extensions, [name for name in modules if name in sys.modules]]))\n"
     )
-    lines = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
-                           cwd=Path(__file__).parent.parent).stdout.splitlines()
-    extensions, loaded = eval(lines[0]), eval(lines[1])  # noqa: S307 (our own probe's printed lists)
+    extensions, loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                                   check=True, cwd=Path(__file__).parent.parent).stdout)
     assert {"CoreStats", "LogStats", "MemoryUsage", "AutoThrottle", "Progress", "GarbageCollection"} <= set(extensions)
     assert not {"TelnetConsole", "RemoteControl"} & set(extensions)
     assert loaded == []
@@ -437,14 +438,11 @@ def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_
     first = discover(spider)
     assert "_fields" not in first.url
     headers = {"X-WP-Total": "300", "X-WP-TotalPages": "3"}
-    page = [dict(seed_post, id=post_id) for post_id in range(1, 101)]
-    second, _third = [r for r in respond(first, json.dumps(page).encode(), headers=headers)
-                      if isinstance(r, Request) and "wp/v2/posts" in r.url]
+    second, _third = posts_pages(respond(first, page_body(seed_post, range(1, 101)), headers=headers))
     assert "_fields=id,date," in second.url and ",_links,categories,tags" in second.url
     stripped = [{key: value for key, value in dict(seed_post, id=post_id).items() if key != "_links"}
                 for post_id in range(101, 201)]
-    again = [r for r in respond(second, json.dumps(stripped).encode(), headers=headers)
-             if isinstance(r, Request) and "wp/v2/posts" in r.url]
+    again = posts_pages(respond(second, json.dumps(stripped).encode(), headers=headers))
     assert page_numbers(again) == ["2"] and "_fields" not in again[0].url
     assert len(spider.sites[SITE].post_ids) == 100  # the stripped posts were not taken
     assert spider.sites[SITE].posts_fields == ""

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.wordpress import DEFAULT_POSTS
+from tests.wordpress import DEFAULT_POSTS, extra_site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from tests.wordpress import WordPressSite
+
+pytestmark = pytest.mark.wordpress
 
 
 @pytest.fixture(scope="module")
@@ -196,11 +198,9 @@ def test_php_runs_code_inside_wordpress(sites: dict[str, WordPressSite]) -> None
 def library_site(wordpress_sites: dict[str, WordPressSite], tmp_path_factory: pytest.TempPathFactory
                  ) -> Iterator[WordPressSite]:
     """A small site with a media library (``--media``, the benchmark's news-site shape)."""
-    from tests.wordpress.site import WordPressSite
-
-    with WordPressSite(tmp_path_factory.mktemp("library") / "site-library", wordpress_sites["pretty"].database,
-                       "pretty") as site:
-        assert site.install(40, media=50)["attachments"] == 30 + 50
+    with extra_site(wordpress_sites["pretty"].database, tmp_path_factory.mktemp("library") / "site-library",
+                    40, media=50) as (site, counts):
+        assert counts["attachments"] == 30 + 50
         yield site
 
 

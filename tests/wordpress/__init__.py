@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .harness import DEFAULT_POSTS, running_sites, unavailable_reason
+from .harness import DEFAULT_POSTS, extra_site, running_sites, unavailable_reason
 from .mariadb import MariaDB
 from .processes import HarnessError
 from .site import PERMALINK_STRUCTURES, Permalinks, WordPressSite
@@ -14,6 +14,7 @@ __all__ = [
     "MariaDB",
     "Permalinks",
     "WordPressSite",
+    "extra_site",
     "running_sites",
     "unavailable_reason",
 ]

@@ -52,6 +52,15 @@ def running_sites(base_dir: Path, permalinks: Sequence[Permalinks] = ("plain", "
         yield sites
 
 
+@contextmanager
+def extra_site(database: MariaDB, directory: Path, posts: int,
+               media: int = 0) -> Iterator[tuple[WordPressSite, dict[str, int]]]:
+    """One more installed and seeded site (pretty permalinks) in a running MariaDB, with its seed counts;
+    the directory's name names its database. Stopped on exit."""
+    with WordPressSite(directory, database, "pretty") as site:
+        yield site, site.install(posts, media)
+
+
 def install_all(sites: list[WordPressSite], posts: int, media: int = 0) -> None:
     """Install and seed the sites in parallel: seeding is PHP and MariaDB work, a core each."""
     if len(sites) == 1:

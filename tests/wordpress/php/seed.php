@@ -393,16 +393,12 @@ function seed_site(int $posts, int $library): array
         if (in_array('dangling_featured_media', $features, true)) {
             $dangling_post = $id;
         } elseif (mt_rand(0, 4) < 3) {
-            if ($library_ids) {
-                $attachment = $library_ids[$featured++ % count($library_ids)];
-                set_post_thumbnail($id, $attachment);
+            $attachment = $library_ids ? $library_ids[$featured++ % count($library_ids)] : pick($attachment_ids);
+            set_post_thumbnail($id, $attachment);
+            if ($library_ids) {  // thousands of them: one query each, not wp_update_post's hooks
                 $wpdb->update($wpdb->posts, ['post_parent' => $id], ['ID' => $attachment, 'post_parent' => 0]);
-            } else {
-                $attachment = pick($attachment_ids);
-                set_post_thumbnail($id, $attachment);
-                if (!get_post($attachment)->post_parent) {
-                    wp_update_post(['ID' => $attachment, 'post_parent' => $id]);
-                }
+            } elseif (!get_post($attachment)->post_parent) {
+                wp_update_post(['ID' => $attachment, 'post_parent' => $id]);
             }
         }
         if (mt_rand(0, 9) === 0) {
