@@ -63,25 +63,18 @@ CONCURRENCY = 4
 # Behind latency, 4 requests in flight leave the server idle while answers travel: 16 in flight keep its 4
 # workers about as busy as 4 do on loopback. The latency scenario measures both, curl too.
 LATENCY_CONCURRENCY = 16
-# The same fields as the crawler's include= batches (viewworld/assembly.py), so curl asks the server for the same work.
-# The crawl's own extensions plus the probe of its steady-state CPU (bench/cpu_probe.py).
 sys.path.insert(0, str(ROOT))
+from tests.crawling import log_stat  # noqa: E402
 from viewworld.settings import EXTENSIONS  # noqa: E402
 
+# The crawl's own extensions plus the probe of its steady-state CPU (bench/cpu_probe.py).
 PROBED_EXTENSIONS = {**EXTENSIONS, "bench.cpu_probe.SteadyCpuProbe": 900}
+# The same fields as the crawler's include= batches (viewworld/assembly.py), so curl asks the server for the same work.
 BATCH_FIELDS = {
     "media": "id,source_url,alt_text,caption,mime_type,media_details",
     "categories": "id,name,slug,parent",
     "tags": "id,name,slug",
     "users": "id,name,slug",
-}
-STATS_PATTERNS = {
-    "steady_cpu": r"'bench/steady_cpu_seconds': ([\d.]+)",
-    "steady_posts": r"'bench/steady_posts': (\d+)",
-    "requests": r"'downloader/request_count': (\d+)",
-    "elapsed": r"'elapsed_time_seconds': ([\d.]+)",
-    "memusage_max": r"'memusage/max': (\d+)",
-    "items": r"'item_scraped_count': (\d+)",
 }
 
 
@@ -262,12 +255,11 @@ def crawl(site_url: str, workdir: Path, name: str, state_dir: Path | None = None
                "-s", f"EXTENSIONS={json.dumps(PROBED_EXTENSIONS)}"]
     measured = run_measured(command, workdir / f"{name}.stdout")
     text = log.read_text(encoding="utf-8", errors="replace")
-    stats = {key: float(match.group(1)) for key, pattern in STATS_PATTERNS.items()
-             if (match := re.search(pattern, text))}
     note = "" if measured.returncode == 0 else f"exit {measured.returncode}, see {log}"
     return Run(f"viewworld, {concurrency} at a time", measured.wall, measured.cpu, measured.max_rss_mb,
-               int(stats.get("requests", 0)), int(stats.get("items", 0)), stats.get("elapsed"), note,
-               stats.get("steady_cpu"), int(stats["steady_posts"]) if "steady_posts" in stats else None), output_dir
+               log_stat(text, "downloader/request_count") or 0, log_stat(text, "item_scraped_count") or 0,
+               log_stat(text, "elapsed_time_seconds"), note, log_stat(text, "bench/steady_cpu_seconds"),
+               log_stat(text, "bench/steady_posts")), output_dir
 
 
 def curl_floor(urls: list[str], workdir: Path, concurrency: int = CONCURRENCY) -> Run:
