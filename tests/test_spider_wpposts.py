@@ -446,3 +446,17 @@ def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_
     assert page_numbers(again) == ["2"] and "_fields" not in again[0].url
     assert len(spider.sites[SITE].post_ids) == 100  # the stripped posts were not taken
     assert spider.sites[SITE].posts_fields == ""
+
+
+def test_pages_asked_for_with_page_1_of_a_site_that_gave_up_are_let_go(tmp_path):
+    """Page 1 says the API is closed (401 rest_login_required): the site has failed once, and the pages
+    asked for with it are not also counted as pages lost."""
+    spider = make_spider(tmp_path, concurrency=3)
+    first, *ahead = discover_all(spider)
+    body = b'{"code":"rest_login_required","message":"REST API restricted","data":{"status":401}}'
+    assert respond(first, body, status=401) == []
+    assert "rest_login_required" in spider.sites[SITE].failure
+    for request in ahead:
+        assert respond(request, body, status=401) == []
+    assert spider.sites[SITE].pages_in_flight == 0
+    assert not spider.crawler.stats.get_value("viewworld/pages_failed")

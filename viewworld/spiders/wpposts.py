@@ -235,6 +235,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                          lean: bool) -> Iterator[Any]:
         site = self.sites[site_id]
         site.pages_in_flight -= 1
+        if site.failure is not None:  # a page asked for with page 1, which said the site cannot be crawled
+            return
         if page > 1 and (per_page != site.per_page or per_page_refused(response.status, response.body)):
             # Asked for with page 1 at a per_page the site refuses: page 1 steps it down and walks again.
             yield from self.after_page(site)
@@ -281,6 +283,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         site.pages_in_flight -= 1
+        if site.failure is not None:
+            return
         self.page_lost(site, failure.request.url, describe_failure(failure))
         yield from self.after_page(site)
 
