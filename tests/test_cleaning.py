@@ -582,6 +582,7 @@ def test_html_holds_only_allowed_tags_and_attributes(html):
 
 @settings(max_examples=300, deadline=None)
 @given(FLOW)
+@example("<pre><span></span>\n</pre>")  # the newline the empty span leaves first in the pre
 def test_cleaning_is_idempotent(html):
     once = clean_content(html, POST_URL).html
     assert clean_content(once, POST_URL).html == once

@@ -79,6 +79,9 @@ _ENTITY_RE = re.compile(r"&(?:#([0-9]{1,7})|([a-zA-Z]{1,8}));")
 # Named entities WordPress writes, which libxml2 and Python's html module decode alike.
 _PLAIN_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "nbsp", "hellip", "ndash", "mdash", "lsquo", "rsquo",
                              "ldquo", "rdquo", "laquo", "raquo"})
+# A pre whose content starts with a newline (what an element the sanitizer unwrapped left first): HTML's
+# parsers drop a newline right after <pre>, so it is written twice, as HTML's serialization says.
+_PRE_LEADING_NEWLINE_RE = re.compile(r"(<pre\b[^>]*>\n)")
 # A BCP 47 tag as HTML's lang and WordPress's locales (en_US) write them.
 _LANGUAGE_RE = re.compile(r"[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8})*")
 
@@ -113,7 +116,7 @@ def clean_content(html: str, base_url: str) -> CleanedContent:
     sanitized = _SANITIZER.clean(drop_invisible(etree.tostring(body, method="html", encoding="unicode")))
     text = walk.text()
     return CleanedContent(
-        html=sanitized.replace("[", "&#91;"),
+        html=_PRE_LEADING_NEWLINE_RE.sub("\\1\n", sanitized).replace("[", "&#91;"),
         text=text,
         links=walk.links,
         images=walk.images,
