@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=1024)  # pure, and asked for with every post
 def site_key(url: str) -> str:
     """The name a site's output goes under: its host, with the port when it is not the default.
 

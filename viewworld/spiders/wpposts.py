@@ -125,7 +125,6 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.item_written, signal=signals.item_scraped)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -432,6 +431,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     # 6. The end -------------------------------------------------------------------------------------
 
     def item_written(self, item: Any) -> None:
+        """Called by JsonLinesPipeline once the item's line is written."""
         if isinstance(item, Post):
             site = self.sites_by_key.get(item.site)
             if site is not None and item.modified_gmt:
