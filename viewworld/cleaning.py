@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import html as html_entities
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import nh3
 from lxml import etree
@@ -86,8 +85,7 @@ _PRE_LEADING_NEWLINE_RE = re.compile(r"(<pre\b[^>]*>\n)")
 _LANGUAGE_RE = re.compile(r"[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{1,8})*")
 
 
-@dataclass(frozen=True)
-class CleanedContent:
+class CleanedContent(NamedTuple):
     html: str
     text: str
     links: list[dict]
@@ -114,9 +112,11 @@ def clean_content(html: str, base_url: str) -> CleanedContent:
     walk = ContentWalk(base_url)
     walk.element(body, FLOW, None)
     sanitized = _SANITIZER.clean(drop_invisible(etree.tostring(body, method="html", encoding="unicode")))
+    if "<pre" in sanitized:
+        sanitized = _PRE_LEADING_NEWLINE_RE.sub("\\1\n", sanitized)
     text = walk.text()
     return CleanedContent(
-        html=_PRE_LEADING_NEWLINE_RE.sub("\\1\n", sanitized).replace("[", "&#91;"),
+        html=sanitized.replace("[", "&#91;"),
         text=text,
         links=walk.links,
         images=walk.images,

@@ -177,7 +177,7 @@ def absolute_url(url: str, base_url: str) -> str | None:
     'https://example.org/a/b/'
     """
     url = strip_html5_whitespace(url)
-    if _is_plain_absolute(url) and _parses(base_url):
+    if _is_plain_absolute(url) and (_is_plain_absolute(base_url) or _parses(base_url)):
         return url  # what urljoin would return, at a tenth of its cost: most URLs in a post are such
     try:
         return urljoin(base_url, url)

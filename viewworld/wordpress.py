@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import orjson
@@ -39,6 +39,12 @@ class ApiRoot:
     base: str
     """``https://host/wp-json/`` (pretty) or ``https://host/index.php`` (plain, routes in ``rest_route``)."""
     plain: bool
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.base, self.plain)))
+
+    def __hash__(self) -> int:  # a key of the assembler's dicts, hashed ~20 times a post
+        return self._hash  # type: ignore[attr-defined]
 
     @classmethod
     def from_url(cls, url: str) -> ApiRoot:
@@ -314,8 +320,7 @@ def _header_int(value: str | None) -> int | None:
 _TERM_FIELDS = {"category": "categories", "post_tag": "tags"}
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):  # a tuple: made for every link of every post, ~4x faster than a frozen dataclass
     """One linked resource a post names: which field it fills, which collection holds it, which ids."""
 
     field: str
