@@ -133,10 +133,9 @@ class ContentWalk:
                 self.inline.append(_CELL_SEPARATOR if mode == ROW and cells else " ")
                 cells += 1
             if tag == "p" and mode == FLOW and len(child) == 0 and not child.attrib:  # most of a post
-                self.end_block()
-                if child.text:
-                    self.inline.append(child.text)
-                self.end_block()
+                self.end_block()  # the paragraph's text is a block of its own, one line
+                if child.text and (line := collapse_whitespace(child.text)):
+                    self.blocks.append(line)
             else:
                 self.child(child, tag, mode, caption)
             if tail:

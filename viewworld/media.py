@@ -177,7 +177,7 @@ def absolute_url(url: str, base_url: str) -> str | None:
     'https://example.org/a/b/'
     """
     url = strip_html5_whitespace(url)
-    if _is_plain_absolute(url) and (_is_plain_absolute(base_url) or _parses(base_url)):
+    if _is_plain_absolute(url) and _parses(base_url):
         return url  # what urljoin would return, at a tenth of its cost: most URLs in a post are such
     try:
         return urljoin(base_url, url)
@@ -190,6 +190,8 @@ _PLAIN_ABSOLUTE_RE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[^\
 
 @lru_cache(maxsize=256)
 def _parses(url: str) -> bool:
+    if _is_plain_absolute(url):  # a post's own link, new with every post: no urlsplit needed
+        return True
     try:
         urlsplit(url)
     except ValueError:
