@@ -423,6 +423,12 @@ def table(results: list[Result]) -> str:
             notes = [f"median of {len(crawls)}; process {fmt(median([run.wall for run in crawls]), '{:.2f}')} s",
                      f"CPU {fmt(cpu, '{:.2f}')} s, from {fmt(min(run.cpu for run in crawls), '{:.2f}')} to "
                      f"{fmt(max(run.cpu for run in crawls), '{:.2f}')}"]
+            # Each round's crawl over the curl run next to it: on a shared machine whose speed moves within
+            # minutes, the spread says how far the median over the median can be trusted.
+            paired = [crawl.elapsed / curl.wall for crawl, curl in zip(crawls, curls) if crawl.elapsed and curl.wall]
+            if len(paired) > 1:
+                notes.append(f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median "
+                             f"{statistics.median(paired):.2f}x")
             notes += [run.note for run in crawls if run.note][:1]
             requests = median([run.requests for run in crawls])
             rows.append([scenario.name, crawls[0].tool, str(posts), fmt(requests, "{:.0f}"),
