@@ -46,6 +46,10 @@ class ApiRoot:
     def __hash__(self) -> int:  # a key of the assembler's dicts, hashed ~20 times a post
         return self._hash  # type: ignore[attr-defined]
 
+    def __reduce__(self) -> tuple[type[ApiRoot], tuple[str, bool]]:
+        # Pickled without the hash: a str's hash differs from one process to the next.
+        return ApiRoot, (self.base, self.plain)
+
     @classmethod
     def from_url(cls, url: str) -> ApiRoot:
         """Reads a root URL as WordPress advertises it.
