@@ -34,15 +34,6 @@ def test_root_url_is_the_api_index_in_both_forms():
     assert PRETTY.url == "https://example.org/wp-json/"
 
 
-def test_a_root_is_pickled_without_its_cached_hash_which_another_process_would_not_share():
-    import pickle
-
-    data = pickle.dumps(PRETTY)
-    assert b"_hash" not in data
-    copy = pickle.loads(data)
-    assert copy == PRETTY and hash(copy) == hash(PRETTY) and {PRETTY: 1}[copy] == 1
-
-
 def test_date_offsets_are_percent_encoded_so_wordpress_does_not_read_a_space():
     url = PRETTY.endpoint("/wp/v2/posts", {"after": "2024-01-01T00:00:00+02:00"})
     assert url.endswith("after=2024-01-01T00:00:00%2B02:00")

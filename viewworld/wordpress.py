@@ -32,23 +32,12 @@ MAX_PAGES = 100_000
 _SAFE_QUERY_CHARACTERS = "/,:"
 
 
-@dataclass(frozen=True)
-class ApiRoot:
+class ApiRoot(NamedTuple):  # a tuple, as Link: a key of the assembler's dicts, hashed ~20 times a post
     """The root of a site's REST API, in whichever permalink form the site uses."""
 
     base: str
     """``https://host/wp-json/`` (pretty) or ``https://host/index.php`` (plain, routes in ``rest_route``)."""
     plain: bool
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.base, self.plain)))
-
-    def __hash__(self) -> int:  # a key of the assembler's dicts, hashed ~20 times a post
-        return self._hash  # type: ignore[attr-defined]
-
-    def __reduce__(self) -> tuple[type[ApiRoot], tuple[str, bool]]:
-        # Pickled without the hash: a str's hash differs from one process to the next.
-        return ApiRoot, (self.base, self.plain)
 
     @classmethod
     def from_url(cls, url: str) -> ApiRoot:
