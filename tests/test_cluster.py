@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from tests.crawling import assert_valid_records, start_crawl
+from tests.crawling import assert_valid_records, records_of, start_crawl
 from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
@@ -69,8 +68,7 @@ def wait_all(workers: list[subprocess.Popen[bytes]], timeout: float = 180) -> li
 
 
 def completed_records(output_dir: Path) -> dict[Path, list[dict]]:
-    return {path: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-            for path in output_dir.glob("*/posts-*.jsonl")}
+    return {path: records_of([path]) for path in output_dir.glob("*/posts-*.jsonl")}
 
 
 def expected_ids(wordpress_sites) -> dict[str, set[int]]:

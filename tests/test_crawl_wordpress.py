@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
 import pytest
 
-from tests.crawling import Crawl, assert_valid_records, crawl
+from tests.crawling import Crawl, assert_valid_records, crawl, records_of
 
 if TYPE_CHECKING:
     from tests.wordpress.site import WordPressSite
@@ -175,7 +174,7 @@ def test_scrapy_feed_options_keep_working_beside_our_files(wordpress_sites, tmp_
     feed = tmp_path / "sample.jsonl"
     result = crawl(tmp_path, f"site={site.url}", "max_posts=5", options=("-O", str(feed)))
     assert result.exit_code == 0, result.log[-3000:]
-    fed = [json.loads(line) for line in feed.read_text(encoding="utf-8").splitlines()]
+    fed = records_of([feed])
     assert sorted(item["id"] for item in fed) == sorted(item["id"] for item in result.items())
     assert len(fed) == 5
     assert_valid_records(fed)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.crawling import CREDENTIAL_VARIABLES, FAST, ROOT, assert_valid_records
+from tests.crawling import CREDENTIAL_VARIABLES, FAST, ROOT, assert_valid_records, records_of, written_items
 from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class Scrapyd:
     def job_feed(self, job: str) -> list[dict[str, Any]]:
         """What Scrapyd's ``items_dir`` feed holds for the job."""
         path = self.directory / "items" / PROJECT / SPIDER / f"{job}.jl"
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return records_of([path])
 
     def stop(self) -> None:
         """Stops the jobs still running, then Scrapyd itself, each by its pid."""
@@ -253,8 +253,7 @@ class Job:
     state_dir: Path
 
     def items(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for path in sorted(self.output_dir.glob("*/posts-*.jsonl"))
-                for line in path.read_text(encoding="utf-8").splitlines()]
+        return written_items(self.output_dir)
 
 
 @pytest.fixture(scope="module")

@@ -379,12 +379,9 @@ def test_a_post_is_written_again_only_when_its_version_is_new_or_cannot_be_told(
     assert everything.accept(1, "2024-01-01T00:00:00Z", None) is True
 
 
-def test_after_an_output_failure_the_state_records_nothing_written(tmp_path):
+def test_after_an_output_failure_the_state_records_nothing_written(spider):
     """Lines still in the output buffer were lost with it: the next run recovers what reached the disk
     (the .part file) and must not skip the rest as already written."""
-    from viewworld.state import StateStore
-
-    spider = make_spider(tmp_path)
     site = spider.sites[SITE]
     site.written = {7: "2024-01-01T00:00:00Z"}
     site.tombstones = [8]
@@ -392,33 +389,29 @@ def test_after_an_output_failure_the_state_records_nothing_written(tmp_path):
     site.state.posts = {8: "2023-01-01T00:00:00Z"}
     spider.crawler.stats.set_value("viewworld/output_failed", True)
     spider.closed("finished")
-    assert StateStore(tmp_path / "state").load(site.state_key).posts == {8: "2023-01-01T00:00:00Z"}
+    assert spider.store.load(site.state_key).posts == {8: "2023-01-01T00:00:00Z"}
 
 
-def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(tmp_path, caplog):
+def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(spider, caplog):
     """A request a middleware drops without an errback (DEPTH_LIMIT, URLLENGTH_LIMIT) leaves its page in
     flight: the run must not count as complete."""
-    from viewworld.state import StateStore
-
-    spider = make_spider(tmp_path)
     site = spider.sites[SITE]
     site.state = spider.store.load(site.state_key)
     site.newest, site.pages_in_flight = "2024-01-01T00:00:00Z", 1
     spider.closed("finished")
-    assert StateStore(tmp_path / "state").load(site.state_key).mark is None
+    assert spider.store.load(site.state_key).mark is None
     assert "the walk did not end: 1 posts pages" in caplog.text
     site.pages_in_flight = 0
     spider.closed("finished")
-    assert StateStore(tmp_path / "state").load(site.state_key).mark == "2024-01-01T00:00:00Z"
+    assert spider.store.load(site.state_key).mark == "2024-01-01T00:00:00Z"
 
 
-def test_progress_counts_posts_already_written_as_done(tmp_path, caplog):
+def test_progress_counts_posts_already_written_as_done(spider, caplog):
     """A run finishing a killed first crawl skips the posts the dead run wrote: they are done, not missing."""
     import logging
 
     from viewworld.progress import Progress
 
-    spider = make_spider(tmp_path)
     site = spider.sites[SITE]
     site.total, site.unchanged = 1000, 600
     spider.crawler.stats.set_value(f"sites/{site.key}/items", 150)
@@ -431,10 +424,9 @@ def test_progress_counts_posts_already_written_as_done(tmp_path, caplog):
     assert "150 posts written, 600 unchanged (X-WP-Total 1000)" in caplog.text
 
 
-def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_missing(seed_post, tmp_path):
+def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_missing(seed_post, spider):
     """After a post has shown the taxonomies, pages ask with _fields (_links included); a page that comes
     back without _links all the same (a plugin, a proxy) is asked for again whole, as every later page."""
-    spider = make_spider(tmp_path)
     first = discover(spider)
     assert "_fields" not in first.url
     headers = {"X-WP-Total": "300", "X-WP-TotalPages": "3"}
