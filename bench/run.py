@@ -425,10 +425,10 @@ def table(results: list[Result]) -> str:
                      f"{fmt(max(run.cpu for run in crawls), '{:.2f}')}"]
             # Each round's crawl over the curl run next to it: on a shared machine whose speed moves within
             # minutes, the spread says how far the median over the median can be trusted.
-            paired = [crawl.elapsed / curl.wall for crawl, curl in zip(crawls, curls) if crawl.elapsed and curl.wall]
+            paired = [run.elapsed / reference.wall for run, reference in zip(crawls, curls)
+                      if run.elapsed and reference.wall]
             if len(paired) > 1:
-                notes.append(f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median "
-                             f"{statistics.median(paired):.2f}x")
+                notes.append(f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median {median(paired):.2f}x")
             notes += [run.note for run in crawls if run.note][:1]
             requests = median([run.requests for run in crawls])
             rows.append([scenario.name, crawls[0].tool, str(posts), fmt(requests, "{:.0f}"),
