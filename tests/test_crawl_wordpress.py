@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
 import pytest
+from scrapy.exceptions import DropItem
 
 from tests.crawling import Crawl, assert_valid_records, crawl, records_of
 
@@ -45,6 +47,7 @@ def test_the_crawl_exits_0_and_writes_one_file_of_valid_records(crawled):
     assert len(result.files()) == 1
     assert not list(result.output_dir.glob("*/*.part"))
     assert_valid_records(result.items())
+    assert result.stat("item_scraped_count") == len(result.items())  # counted by JsonLinesPipeline
 
 
 def test_every_published_post_is_written_exactly_once_and_no_hidden_post(crawled):
@@ -178,6 +181,27 @@ def test_scrapy_feed_options_keep_working_beside_our_files(wordpress_sites, tmp_
     assert sorted(item["id"] for item in fed) == sorted(item["id"] for item in result.items())
     assert len(fed) == 5
     assert_valid_records(fed)
+
+
+class DropsOddIds:
+    """A pipeline after ours: the records are written, but Scrapy's count is of what passed every pipeline."""
+
+    def process_item(self, item: Any) -> Any:
+        if item.id % 2:
+            raise DropItem("odd")
+        return item
+
+
+def test_with_a_pipeline_after_ours_items_are_counted_as_scrapy_counts_them(wordpress_sites, tmp_path):
+    site = wordpress_sites["plain"]
+    pipelines = {"viewworld.pipelines.CleaningPipeline": 300, "viewworld.pipelines.JsonLinesPipeline": 800,
+                 f"{__name__}.DropsOddIds": 900}
+    result = crawl(tmp_path, f"site={site.url}", "max_posts=6", settings={"ITEM_PIPELINES": json.dumps(pipelines)})
+    assert result.exit_code == 0, result.log[-3000:]
+    ids = [item["id"] for item in result.items()]
+    assert len(ids) == 6
+    assert result.stat("item_scraped_count") == len([id_ for id_ in ids if id_ % 2 == 0])
+    assert result.stat("item_dropped_count") == len([id_ for id_ in ids if id_ % 2])
 
 
 def test_posts_pages_asked_for_only_the_fields_records_use_give_the_same_records(crawled, tmp_path):
