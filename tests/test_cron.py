@@ -196,6 +196,26 @@ def test_an_output_directory_that_cannot_be_made_exits_5(wordpress_sites, tmp_pa
     assert "the output cannot be written" in result.log
 
 
+def test_a_log_file_gets_its_directory_made_and_one_that_cannot_be_written_exits_5(tmp_path, unused_port):
+    dead = f"site=http://127.0.0.1:{unused_port}"
+    log = tmp_path / "logs" / "hourly" / "crawl.log"
+    made = crawl(tmp_path / "made", dead, settings={"LOG_FILE": str(log)})
+    assert made.exit_code == 3, made.stderr[-2000:]
+    assert "cannot be crawled: unreachable" in log.read_text(encoding="utf-8")
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the log's directory should be", encoding="utf-8")
+    refused = crawl(tmp_path / "refused", dead, settings={"LOG_FILE": str(blocker / "crawl.log")})
+    assert refused.exit_code == 5
+    assert refused.stderr.strip() == (f"scrapy crawl: LOG_FILE={blocker / 'crawl.log'} cannot be written: {blocker} is "
+                                      "no directory and cannot be made (File exists)")
+    unwritable = tmp_path / "a-directory.log"
+    unwritable.mkdir()
+    refused = crawl(tmp_path / "refused", dead, settings={"LOG_FILE": str(unwritable)})
+    assert refused.exit_code == 5
+    assert refused.stderr.strip() == f"scrapy crawl: LOG_FILE={unwritable} cannot be written: Is a directory"
+
+
 def test_a_malformed_argument_exits_2_with_one_line_naming_it(tmp_path):
     result = crawl(tmp_path, "per_page=500")
     assert result.exit_code == 2

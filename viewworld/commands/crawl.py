@@ -5,7 +5,9 @@
 - a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
   the next run complete, and a resumed request queue would replay a dead run's requests beside the
   new run's own walk (Scrapyd sets one per job when its ``jobs_dir`` is set);
-- the exit status says how the crawl went (see ``viewworld.outcome``).
+- the exit status says how the crawl went (see ``viewworld.outcome``);
+- a ``LOG_FILE``'s directory is made, as ``OUTPUT_DIR``'s is; a log that cannot be written exits 5 with one
+  line, before anything is crawled (Scrapy's own logging set-up would stop with a traceback).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from viewworld.outcome import BAD_ARGUMENTS, SITE_LOCKED, exit_code
+from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
 if TYPE_CHECKING:
@@ -25,6 +27,26 @@ if TYPE_CHECKING:
 
 
 class Command(ScrapyCrawlCommand):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        if log_file := self.settings.get("LOG_FILE"):
+            directory = Path(log_file).parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                self.log_file_failed(log_file, f"{directory} is no directory and cannot be made ({error.strerror})")
+            try:
+                with open(log_file, "a", encoding=self.settings.get("LOG_ENCODING") or "utf-8"):
+                    pass
+            except OSError as error:
+                self.log_file_failed(log_file, str(error.strerror or error))
+
+    @staticmethod
+    def log_file_failed(log_file: str, reason: str) -> None:
+        print(f"scrapy crawl: LOG_FILE={log_file} cannot be written: {reason}", file=sys.stderr)
+        sys.exit(OUTPUT_FAILED)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("run one spider: scrapy crawl wpposts [-a name=value ...]")
