@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
@@ -43,7 +43,7 @@ class Command(ScrapyCrawlCommand):
                 self.log_file_failed(log_file, str(error.strerror or error))
 
     @staticmethod
-    def log_file_failed(log_file: str, reason: str) -> None:
+    def log_file_failed(log_file: str, reason: str) -> NoReturn:
         print(f"scrapy crawl: LOG_FILE={log_file} cannot be written: {reason}", file=sys.stderr)
         sys.exit(OUTPUT_FAILED)
 
