@@ -216,6 +216,30 @@ def test_a_log_file_gets_its_directory_made_and_one_that_cannot_be_written_exits
     assert refused.stderr.strip() == f"scrapy crawl: LOG_FILE={unwritable} cannot be written: Is a directory"
 
 
+@pytest.mark.parametrize(("setting", "message"), [
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=four", "the setting is a number, not 'four'"),
+    ("DOWNLOAD_DELAY=1s", "the setting is a number, not '1s'"),
+    ("ROBOTSTXT_OBEY=maybe", "the setting is true or false, not 'maybe'"),
+    ("DOWNLOADER_MIDDLEWARES=[1, 2]", "the setting is a JSON object, not '[1, 2]'"),
+])
+def test_a_malformed_setting_exits_2_with_one_line_naming_it(tmp_path, unused_port, setting, message):
+    name, value = setting.split("=", 1)
+    result = crawl(tmp_path, f"site=http://127.0.0.1:{unused_port}", settings={name: value})
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"scrapy crawl: -s {setting}: {message}"
+    assert not list(tmp_path.glob("state/*"))
+
+
+def test_a_state_directory_that_cannot_be_made_exits_5_before_crawling(tmp_path, unused_port):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the state directory should be", encoding="utf-8")
+    result = crawl(tmp_path, f"site=http://127.0.0.1:{unused_port}", settings={"STATE_DIR": str(blocker / "state")})
+    assert result.exit_code == 5
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"scrapy crawl: STATE_DIR={blocker / 'state'} cannot be written: Not a directory")
+    assert "Crawled" not in result.log
+
+
 def test_a_malformed_argument_exits_2_with_one_line_naming_it(tmp_path):
     result = crawl(tmp_path, "per_page=500")
     assert result.exit_code == 2

@@ -392,6 +392,25 @@ def test_after_an_output_failure_the_state_records_nothing_written(spider):
     assert spider.store.load(site.state_key).posts == {8: "2023-01-01T00:00:00Z"}
 
 
+def test_a_state_that_cannot_be_saved_is_said_in_one_line_and_exits_5(spider, caplog, monkeypatch):
+    """The records stay written; the next run, without this run's state, crawls again what this one did."""
+    from viewworld.outcome import OUTPUT_FAILED, exit_code
+
+    site = spider.sites[SITE]
+    site.state = spider.store.load(site.state_key)
+
+    def disk_full(state: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spider.store, "save", disk_full)
+    spider.closed("finished")
+    [record] = [record for record in caplog.records if "cannot be saved" in record.getMessage()]
+    assert record.levelname == "ERROR"
+    assert record.getMessage() == (f"{site.url}: the state cannot be saved in {spider.store.directory}: No space "
+                                   "left on device; the next run crawls again what this one did")
+    assert exit_code(spider.crawler.stats.get_stats()) == OUTPUT_FAILED
+
+
 def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(spider, caplog):
     """A request a middleware drops without an errback (DEPTH_LIMIT, URLLENGTH_LIMIT) leaves its page in
     flight: the run must not count as complete."""

@@ -1,6 +1,8 @@
 """``scrapy crawl`` with exit codes: the same command as Scrapy's, but
 
-- bad arguments exit 2 with one line saying what was wrong;
+- bad arguments, and settings given with ``-s`` that are not what they must be (a number, true or false, a
+  JSON object), exit 2 with one line saying what was wrong;
+- a ``STATE_DIR`` that cannot be written exits 5 with one line, before anything is crawled;
 - a site whose lock another run holds exits 4 at once, before anything is opened;
 - a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
   the next run complete, and a resumed request queue would replay a dead run's requests beside the
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings, default_settings
 
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
@@ -28,8 +31,21 @@ if TYPE_CHECKING:
 
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().process_options(args, opts)
         assert self.settings is not None
+        try:
+            super().process_options(args, opts)
+        except (ValueError, TypeError):  # a -s of a dict setting (Scrapy reads its JSON at once) that is none
+            for pair in opts.set:
+                name, _, value = pair.partition("=")
+                try:
+                    self.settings.copy().set(name, value, priority="cmdline")
+                except (ValueError, TypeError):
+                    print(f"scrapy crawl: -s {pair}: the setting is a JSON object, not {value!r}", file=sys.stderr)
+                    sys.exit(BAD_ARGUMENTS)
+            raise
+        if (malformed := malformed_setting(self.settings)) is not None:
+            print(f"scrapy crawl: {malformed}", file=sys.stderr)
+            sys.exit(BAD_ARGUMENTS)
         if log_file := self.settings.get("LOG_FILE"):
             directory = Path(log_file).parent
             try:
@@ -72,6 +88,11 @@ class Command(ScrapyCrawlCommand):
             print(f"{spider_class.name}: {error}; is another crawl of this site still running?", file=sys.stderr)
             self.exitcode = SITE_LOCKED
             return
+        except OSError as error:
+            print(f"scrapy crawl: STATE_DIR={store.directory} cannot be written: {error.strerror or error}",
+                  file=sys.stderr)
+            self.exitcode = OUTPUT_FAILED
+            return
         if settings.get("JOBDIR"):
             print(f"{spider_class.name}: JOBDIR={settings['JOBDIR']} ignored: STATE_DIR's state and the recovery "
                   "of a dead run's .part file make the next run complete", file=sys.stderr)
@@ -85,3 +106,43 @@ class Command(ScrapyCrawlCommand):
         assert crawler.stats is not None
         self.exitcode = exit_code(crawler.stats.get_stats())
 
+
+
+# How a setting is read, by the type of its default. An integer's is read as a number: Scrapy reads some
+# settings with an integer default as floats (DOWNLOAD_TIMEOUT, CLOSESPIDER_TIMEOUT). A dict's JSON is read
+# when it is set (process_options).
+_READERS: dict[type, tuple[str, str]] = {bool: ("getbool", "true or false"), int: ("getfloat", "a number"),
+                                         float: ("getfloat", "a number")}
+
+
+def malformed_setting(settings: BaseSettings) -> str | None:
+    """What is wrong with the first setting given on the command line (``-s``, as Scrapyd gives them too) that
+    cannot be read as its default is (a number, true or false); None when every one can.
+    Scrapy would read it only when a component asks, and stop there with a traceback.
+
+    >>> from scrapy.settings import Settings
+    >>> settings = Settings({"DOWNLOAD_DELAY": 0.25, "ROBOTSTXT_OBEY": True})
+    >>> settings.set("DOWNLOAD_DELAY", "fast", priority="cmdline")
+    >>> malformed_setting(settings)
+    "-s DOWNLOAD_DELAY=fast: the setting is a number, not 'fast'"
+    >>> settings.set("DOWNLOAD_DELAY", "0.5", priority="cmdline")
+    >>> settings.set("ROBOTSTXT_OBEY", "False", priority="cmdline")
+    >>> malformed_setting(settings) is None
+    True
+    """
+    from viewworld import settings as project_settings
+
+    given = SETTINGS_PRIORITIES["cmdline"]
+    for name in settings:
+        if settings.getpriority(name) != given:
+            continue
+        default = getattr(project_settings, name, getattr(default_settings, name, None))
+        reader = _READERS.get(type(default))
+        if reader is None:
+            continue
+        method, kind = reader
+        try:
+            getattr(settings, method)(name)
+        except (ValueError, TypeError):
+            return f"-s {name}={settings[name]}: the setting is {kind}, not {settings[name]!r}"
+    return None

@@ -458,7 +458,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             if site.mode != ONE_OFF:
                 state = site.next_state(finished, utc_now(), written_kept=not output_failed)
                 state.resources = self.assembler.known_resources(site)
-                self.store.save(state)
+                try:
+                    self.store.save(state)
+                except OSError as error:
+                    logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
+                                 "one did", site.url, self.store.directory, error.strerror or error)
+                    stats.set_value("viewworld/state_unsaved", True)
         self.store.unlock_all()
         if self.assembler.waiting_posts:
             logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)
