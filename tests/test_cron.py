@@ -208,7 +208,7 @@ def test_a_log_file_gets_its_directory_made_and_one_that_cannot_be_written_exits
     refused = crawl(tmp_path / "refused", dead, settings={"LOG_FILE": str(blocker / "crawl.log")})
     assert refused.exit_code == 5
     assert refused.stderr.strip() == (f"scrapy crawl: LOG_FILE={blocker / 'crawl.log'} cannot be written: {blocker} is "
-                                      "no directory and cannot be made (File exists)")
+                                      "a file, not a directory")
     unwritable = tmp_path / "a-directory.log"
     unwritable.mkdir()
     refused = crawl(tmp_path / "refused", dead, settings={"LOG_FILE": str(unwritable)})
@@ -217,10 +217,12 @@ def test_a_log_file_gets_its_directory_made_and_one_that_cannot_be_written_exits
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    ("CONCURRENT_REQUESTS_PER_DOMAIN=four", "the setting is a number, not 'four'"),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=four", "the setting is a whole number, not 'four'"),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=4.5", "the setting is a whole number, not '4.5'"),
     ("DOWNLOAD_DELAY=1s", "the setting is a number, not '1s'"),
     ("ROBOTSTXT_OBEY=maybe", "the setting is true or false, not 'maybe'"),
     ("DOWNLOADER_MIDDLEWARES=[1, 2]", "the setting is a JSON object, not '[1, 2]'"),
+    ("LOG_LEVEL=info", "the setting is one of CRITICAL, ERROR, WARNING, INFO, DEBUG, not 'info'"),
 ])
 def test_a_malformed_setting_exits_2_with_one_line_naming_it(tmp_path, unused_port, setting, message):
     name, value = setting.split("=", 1)
@@ -236,7 +238,7 @@ def test_a_state_directory_that_cannot_be_made_exits_5_before_crawling(tmp_path,
     result = crawl(tmp_path, f"site=http://127.0.0.1:{unused_port}", settings={"STATE_DIR": str(blocker / "state")})
     assert result.exit_code == 5
     assert result.stderr.strip().splitlines()[-1] == (
-        f"scrapy crawl: STATE_DIR={blocker / 'state'} cannot be written: Not a directory")
+        f"scrapy crawl: STATE_DIR={blocker / 'state'} cannot be written: {blocker} is a file, not a directory")
     assert "Crawled" not in result.log
 
 

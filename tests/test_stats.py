@@ -1,4 +1,4 @@
-"""viewworld.stats.CoreStats: Scrapy's core stats, with item_scraped_count left to JsonLinesPipeline when it is last."""
+"""viewworld.stats: Scrapy's core stats, with item_scraped_count taken over by the last pipeline when it writes."""
 
 from __future__ import annotations
 
@@ -8,49 +8,61 @@ from typing import Any
 import pytest
 from scrapy import Spider, signals
 from scrapy.extensions import corestats
+from scrapy.signalmanager import SignalManager
 from scrapy.utils.test import get_crawler
 
 from viewworld.pipelines import JsonLinesPipeline
-from viewworld.stats import CoreStats, counted_by_pipeline, last_pipeline_writes_records
-
-OURS = {"viewworld.pipelines.CleaningPipeline": 300, "viewworld.pipelines.JsonLinesPipeline": 800}
+from viewworld.stats import CoreStats, take_item_count
 
 
-class AfterWriting:
-    """A pipeline a user might add after ours: it can still drop an item whose record is written."""
-
-    def process_item(self, item: Any) -> Any:
-        return item
+class Mirror(JsonLinesPipeline):
+    """A second writing pipeline, as a user might add after ours."""
 
 
-class Writing(JsonLinesPipeline):
-    pass
+def crawl_of(pipelines: tuple[Any, ...], *extension_classes: type) -> tuple[Any, list[Any]]:
+    """A crawler as far as take_item_count sees it: its pipelines and extensions, built as Scrapy builds them."""
+    crawler = get_crawler(Spider)
+    crawler.signals = SignalManager(crawler)
+    extensions = [cls.from_crawler(crawler) for cls in extension_classes]
+    crawler.engine = SimpleNamespace(scraper=SimpleNamespace(itemproc=SimpleNamespace(middlewares=pipelines)))
+    crawler.extensions = SimpleNamespace(middlewares=tuple(extensions))
+    return crawler, extensions
 
 
-@pytest.mark.parametrize(("pipelines", "expected"), [
-    (OURS, True),
-    ({"tests.test_stats.Writing": 800}, True),  # a subclass counts as well
-    (OURS | {"tests.test_stats.AfterWriting": 900}, False),
-    (OURS | {"tests.test_stats.AfterWriting": 100}, True),
-    (OURS | {"viewworld.pipelines.JsonLinesPipeline": None}, False),  # disabled
-    ({}, False),
-])
-def test_the_pipeline_counts_only_when_it_is_the_last_one(pipelines, expected):
-    crawler = get_crawler(Spider, {"ITEM_PIPELINES": pipelines})
-    assert last_pipeline_writes_records(crawler.settings) is expected
+def counters(crawler: Any) -> list[Any]:
+    """The item_scraped receivers that are core stats."""
+    answers = crawler.signals.send_catch_log(signal=signals.item_scraped, item={}, response=None, spider=None)
+    return [receiver for receiver, _ in answers if isinstance(getattr(receiver, "__self__", None), corestats.CoreStats)]
 
 
-@pytest.mark.parametrize("last", [True, False])
-def test_the_item_scraped_receiver_goes_only_when_the_pipeline_counts(last):
-    pipelines = OURS if last else OURS | {"tests.test_stats.AfterWriting": 900}
-    crawler = get_crawler(Spider, {"ITEM_PIPELINES": pipelines})
-    extension = CoreStats.from_crawler(crawler)
-    receivers = crawler.signals.send_catch_log(signal=signals.item_scraped, item={}, response=None, spider=None)
-    assert [receiver for receiver, _ in receivers if getattr(receiver, "__self__", None) is extension] == (
-        [] if last else [extension.item_scraped])
+def test_the_last_pipeline_takes_the_count_and_the_receiver_goes():
+    writer = JsonLinesPipeline(None, None)
+    crawler, [stats] = crawl_of((object(), writer), CoreStats)
+    assert counters(crawler) == [stats.item_scraped]
+    assert take_item_count(crawler, writer) is True
+    assert counters(crawler) == []
+    assert take_item_count(crawler, writer) is True  # asked again: still this pipeline's, nothing else changes
     assert crawler.signals.send_catch_log(signal=signals.response_received, response=None, request=None,
                                           spider=None)  # the other core stats stay
-    assert extension.pipeline_counts_items is last
+
+
+def test_of_two_writing_pipelines_only_the_last_counts():
+    ours, mirror = JsonLinesPipeline(None, None), Mirror(None, None)
+    crawler, _ = crawl_of((ours, mirror), CoreStats)
+    assert take_item_count(crawler, ours) is False
+    assert take_item_count(crawler, mirror) is True
+    assert counters(crawler) == []
+
+
+@pytest.mark.parametrize("extension", [CoreStats, corestats.CoreStats, None])
+def test_with_a_pipeline_after_ours_or_scrapys_own_core_stats_the_receiver_counts(extension):
+    writer = JsonLinesPipeline(None, None)
+    crawler, extensions = crawl_of((writer, object()), *([extension] if extension else []))
+    assert take_item_count(crawler, writer) is False
+    assert counters(crawler) == [e.item_scraped for e in extensions]
+    crawler, extensions = crawl_of((writer,), *([extension] if extension else []))
+    assert take_item_count(crawler, writer) is (extension is CoreStats)
+    assert counters(crawler) == ([] if extension is CoreStats else [e.item_scraped for e in extensions])
 
 
 def test_the_project_runs_this_core_stats_in_place_of_scrapys():
@@ -61,11 +73,5 @@ def test_the_project_runs_this_core_stats_in_place_of_scrapys():
     assert "scrapy.extensions.corestats.CoreStats" not in extensions
 
 
-@pytest.mark.parametrize(("extension", "expected"), [
-    (CoreStats(None, pipeline_counts_items=True), True),
-    (CoreStats(None, pipeline_counts_items=False), False),
-    (corestats.CoreStats(None), False),  # Scrapy's own counts from its receiver
-])
-def test_the_pipeline_counts_when_this_core_stats_says_so(extension, expected):
-    crawler = SimpleNamespace(extensions=SimpleNamespace(middlewares=(object(), extension)))
-    assert counted_by_pipeline(crawler) is expected
+def test_a_pipeline_used_outside_a_crawl_counts_nothing():
+    assert take_item_count(get_crawler(Spider), JsonLinesPipeline(None, None)) is False

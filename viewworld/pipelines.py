@@ -16,7 +16,7 @@ from viewworld.cleaning import clean_content, html_to_text, inline_text, normali
 from viewworld.items import Post
 from viewworld.markdown import html_to_markdown
 from viewworld.output import JsonLinesFile, new_run_id, run_stamp
-from viewworld.stats import counted_by_pipeline
+from viewworld.stats import take_item_count
 from viewworld.text import reading_time_minutes
 
 if TYPE_CHECKING:
@@ -83,8 +83,8 @@ class JsonLinesPipeline:
 
     A spider with an ``item_written(item)`` method is told of each item once its line is written (the
     wpposts spider keeps what a run wrote for its state). A direct call: an ``item_scraped`` receiver
-    costs ~50 us an item in Scrapy's signal dispatch. For the same reason, as the last pipeline it
-    counts ``item_scraped_count`` for ``viewworld.stats.CoreStats``."""
+    costs ~50 us an item in Scrapy's signal dispatch. For the same reason, as the last pipeline of the
+    crawl it counts ``item_scraped_count`` in place of ``viewworld.stats.CoreStats``."""
 
     def __init__(self, crawler: Crawler, output_dir: Path) -> None:
         self.crawler = crawler
@@ -107,7 +107,7 @@ class JsonLinesPipeline:
     def open_spider(self) -> None:
         self.stats.set_value("viewworld/run", self.run)
         self.item_written = getattr(self.crawler.spider, "item_written", None)
-        self.counts_items = counted_by_pipeline(self.crawler)
+        self.counts_items = take_item_count(self.crawler, self)
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -127,10 +127,10 @@ class JsonLinesPipeline:
             self.output_failed(self.output_dir / site, error)
             raise DropItem("the output cannot be written") from None
         self.stats.inc_value(f"sites/{site}/items")
-        if self.counts_items:
-            self.stats.inc_value("item_scraped_count")
         if self.item_written is not None:
             self.item_written(item)
+        if self.counts_items:
+            self.stats.inc_value("item_scraped_count")
         return item
 
     def close_spider(self) -> None:

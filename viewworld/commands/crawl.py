@@ -1,7 +1,7 @@
 """``scrapy crawl`` with exit codes: the same command as Scrapy's, but
 
-- bad arguments, and settings given with ``-s`` that are not what they must be (a number, true or false, a
-  JSON object), exit 2 with one line saying what was wrong;
+- bad arguments, and settings given with ``-s`` that are not what they must be (a number, a whole number,
+  true or false, a JSON object, a log level), exit 2 with one line saying what was wrong;
 - a ``STATE_DIR`` that cannot be written exits 5 with one line, before anything is crawled;
 - a site whose lock another run holds exits 4 at once, before anything is opened;
 - a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
@@ -14,19 +14,22 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
-from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings, default_settings
+from scrapy.settings import SETTINGS_PRIORITIES, default_settings
 
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
 if TYPE_CHECKING:
     import argparse
+
+    from scrapy.settings import BaseSettings
 
 
 class Command(ScrapyCrawlCommand):
@@ -46,12 +49,12 @@ class Command(ScrapyCrawlCommand):
         if (malformed := malformed_setting(self.settings)) is not None:
             print(f"scrapy crawl: {malformed}", file=sys.stderr)
             sys.exit(BAD_ARGUMENTS)
-        if log_file := self.settings.get("LOG_FILE"):
+        if (log_file := self.settings.get("LOG_FILE")) and self.settings.getbool("LOG_ENABLED"):
             directory = Path(log_file).parent
             try:
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                self.log_file_failed(log_file, f"{directory} is no directory and cannot be made ({error.strerror})")
+                self.log_file_failed(log_file, unmade_directory(directory, error))
             try:
                 with open(log_file, "a", encoding=self.settings.get("LOG_ENCODING") or "utf-8"):
                     pass
@@ -89,8 +92,8 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = SITE_LOCKED
             return
         except OSError as error:
-            print(f"scrapy crawl: STATE_DIR={store.directory} cannot be written: {error.strerror or error}",
-                  file=sys.stderr)
+            print(f"scrapy crawl: STATE_DIR={store.directory} cannot be written: "
+                  f"{unmade_directory(store.directory, error)}", file=sys.stderr)
             self.exitcode = OUTPUT_FAILED
             return
         if settings.get("JOBDIR"):
@@ -108,24 +111,32 @@ class Command(ScrapyCrawlCommand):
 
 
 
-# How a setting is read, by the type of its default. An integer's is read as a number: Scrapy reads some
-# settings with an integer default as floats (DOWNLOAD_TIMEOUT, CLOSESPIDER_TIMEOUT). A dict's JSON is read
-# when it is set (process_options).
-_READERS: dict[type, tuple[str, str]] = {bool: ("getbool", "true or false"), int: ("getfloat", "a number"),
+_LOG_LEVELS = "CRITICAL, ERROR, WARNING, INFO, DEBUG"  # logging's names, in upper case only
+# How a setting is read, by the type of its default; a dict's JSON is read when it is set (process_options).
+_READERS: dict[type, tuple[str, str]] = {bool: ("getbool", "true or false"), int: ("getint", "a whole number"),
                                          float: ("getfloat", "a number")}
+# Settings with a whole-number default that Scrapy and viewworld read as numbers (seconds).
+_READ_AS_NUMBERS = frozenset({"DNS_TIMEOUT", "DOWNLOAD_TIMEOUT", "DOWNLOAD_DELAY", "CLOSESPIDER_TIMEOUT",
+                              "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "RETRY_AFTER_MAX",
+                              "CLUSTER_WORKER_TIMEOUT"})
 
 
 def malformed_setting(settings: BaseSettings) -> str | None:
     """What is wrong with the first setting given on the command line (``-s``, as Scrapyd gives them too) that
-    cannot be read as its default is (a number, true or false); None when every one can.
+    cannot be read as its default is (a number, a whole number, true or false, a log level); None when every
+    one can.
     Scrapy would read it only when a component asks, and stop there with a traceback.
 
     >>> from scrapy.settings import Settings
-    >>> settings = Settings({"DOWNLOAD_DELAY": 0.25, "ROBOTSTXT_OBEY": True})
+    >>> settings = Settings({"DOWNLOAD_DELAY": 0.25, "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 16})
     >>> settings.set("DOWNLOAD_DELAY", "fast", priority="cmdline")
     >>> malformed_setting(settings)
     "-s DOWNLOAD_DELAY=fast: the setting is a number, not 'fast'"
     >>> settings.set("DOWNLOAD_DELAY", "0.5", priority="cmdline")
+    >>> settings.set("CONCURRENT_REQUESTS", "4.5", priority="cmdline")
+    >>> malformed_setting(settings)
+    "-s CONCURRENT_REQUESTS=4.5: the setting is a whole number, not '4.5'"
+    >>> settings.set("CONCURRENT_REQUESTS", "4", priority="cmdline")
     >>> settings.set("ROBOTSTXT_OBEY", "False", priority="cmdline")
     >>> malformed_setting(settings) is None
     True
@@ -136,8 +147,10 @@ def malformed_setting(settings: BaseSettings) -> str | None:
     for name in settings:
         if settings.getpriority(name) != given:
             continue
+        if name == "LOG_LEVEL" and settings[name] not in logging.getLevelNamesMapping():
+            return f"-s {name}={settings[name]}: the setting is one of {_LOG_LEVELS}, not {settings[name]!r}"
         default = getattr(project_settings, name, getattr(default_settings, name, None))
-        reader = _READERS.get(type(default))
+        reader = _READERS.get(float if name in _READ_AS_NUMBERS else type(default))
         if reader is None:
             continue
         method, kind = reader
@@ -146,3 +159,17 @@ def malformed_setting(settings: BaseSettings) -> str | None:
         except (ValueError, TypeError):
             return f"-s {name}={settings[name]}: the setting is {kind}, not {settings[name]!r}"
     return None
+
+
+def unmade_directory(directory: Path, error: OSError) -> str:
+    """Why ``directory`` could not be made (or used): a file in its way, by name, else the system's reason.
+
+    >>> unmade_directory(Path("/dev/null/logs"), NotADirectoryError(20, "Not a directory"))
+    '/dev/null is a file, not a directory'
+    """
+    for path in (directory, *directory.parents):
+        if path.exists():
+            if not path.is_dir():
+                return f"{path} is a file, not a directory"
+            break
+    return str(error.strerror or error)
