@@ -392,22 +392,40 @@ def test_after_an_output_failure_the_state_records_nothing_written(spider):
     assert spider.store.load(site.state_key).posts == {8: "2023-01-01T00:00:00Z"}
 
 
-def test_a_state_that_cannot_be_saved_is_said_in_one_line_and_exits_5(spider, caplog, monkeypatch):
+class RedisDown:
+    """A Redis client whose server went away (a cluster worker's state store)."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        raise RedisConnectionError("Connection refused")
+
+
+@pytest.mark.parametrize("store", ["directory", "redis"])
+def test_a_state_that_cannot_be_saved_is_said_in_one_line_and_exits_5(spider, caplog, monkeypatch, store):
     """The records stay written; the next run, without this run's state, crawls again what this one did."""
+    from viewworld.cluster import RedisStateStore
     from viewworld.outcome import OUTPUT_FAILED, exit_code
 
     site = spider.sites[SITE]
+    if store == "redis":
+        spider.store = RedisStateStore(RedisDown(), "worker-1")
+        where, why = "Redis", "Connection refused"
+    else:
+        def disk_full(state: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(spider.store, "save", disk_full)
+        where, why = spider.store.directory, "No space left on device"
     site.state = spider.store.load(site.state_key)
-
-    def disk_full(state: Any) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(spider.store, "save", disk_full)
     spider.closed("finished")
     [record] = [record for record in caplog.records if "cannot be saved" in record.getMessage()]
     assert record.levelname == "ERROR"
-    assert record.getMessage() == (f"{site.url}: the state cannot be saved in {spider.store.directory}: No space "
-                                   "left on device; the next run crawls again what this one did")
+    assert record.getMessage() == (f"{site.url}: the state cannot be saved in {where}: {why}; the next run crawls "
+                                   "again what this one did")
     assert exit_code(spider.crawler.stats.get_stats()) == OUTPUT_FAILED
 
 

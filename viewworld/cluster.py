@@ -83,10 +83,15 @@ def worker_name() -> str:
 class RedisStateStore:
     """The same interface as :class:`viewworld.state.StateStore`, with the state in Redis."""
 
+    location = "Redis"
+
     def __init__(self, server: Any, worker: str) -> None:
+        from redis.exceptions import RedisError
+
         self.server = server
         self.worker = worker
         self.locked: set[str] = set()
+        self.save_errors: tuple[type[Exception], ...] = (OSError, RedisError)
 
     def load(self, site: str) -> SiteState:
         data = self.server.get(f"{PREFIX}:state:{site}")

@@ -83,8 +83,14 @@ _HELD_LOCKS: dict[Path, int] = {}
 
 
 class StateStore:
+    save_errors: tuple[type[Exception], ...] = (OSError,)  # what :meth:`save` raises when it cannot save
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    @property
+    def location(self) -> str:
+        return str(self.directory)
 
     def path(self, site: str) -> Path:
         return self.directory / f"{site}.json"

@@ -460,9 +460,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                 state.resources = self.assembler.known_resources(site)
                 try:
                     self.store.save(state)
-                except OSError as error:
+                except self.store.save_errors as error:
                     logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
-                                 "one did", site.url, self.store.directory, error.strerror or error)
+                                 "one did", site.url, self.store.location, getattr(error, "strerror", None) or error)
                     stats.set_value("viewworld/state_unsaved", True)
         self.store.unlock_all()
         if self.assembler.waiting_posts:
