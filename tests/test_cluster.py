@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis
 
-from tests.crawling import assert_valid_records, records_of, start_crawl
+from tests.crawling import assert_valid_records, crawl, records_of, start_crawl
 from tests.wordpress.processes import free_port
 
 if TYPE_CHECKING:
@@ -138,3 +138,19 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
         assert_valid_records(records)
         seen.setdefault(path.parent.name, set()).update(record["id"] for record in records)
     assert seen == expected_ids(wordpress_sites)
+
+
+@pytest.mark.parametrize(("url", "code", "said"), [
+    ("http://127.0.0.1:6379", 2, "REDIS_URL=http://127.0.0.1:6379: Redis URL must specify one of the following "
+                                 "schemes (redis://, rediss://, unix://)"),
+    ("redis://:s3cret@127.0.0.1:{port}/0", 3, "REDIS_URL=redis://:***@127.0.0.1:{port}/0: cannot be reached: Error 111 "
+                                              "connecting to 127.0.0.1:{port}. Connection refused."),
+])
+def test_a_worker_whose_redis_is_no_url_or_down_says_so_in_one_line(tmp_path, unused_port, url, code, said):
+    """Before anything is crawled, and without the password the URL holds."""
+    result = crawl(tmp_path, f"site=http://127.0.0.1:{unused_port}",
+                   settings={"REDIS_URL": url.format(port=unused_port)})
+    assert result.exit_code == code
+    assert result.stderr.strip().splitlines()[-1] == f"scrapy crawl: {said.format(port=unused_port)}"
+    assert "s3cret" not in result.stderr + result.log
+    assert "Crawled" not in result.log

@@ -3,6 +3,8 @@
 - bad arguments, and settings given with ``-s`` that are not what they must be (a number, a whole number,
   true or false, a JSON object, a log level), exit 2 with one line saying what was wrong;
 - a ``STATE_DIR`` that cannot be written exits 5 with one line, before anything is crawled;
+- a cluster worker's ``REDIS_URL`` that is no Redis URL exits 2, one whose Redis does not answer exits 3, with
+  one line (its password hidden);
 - a site whose lock another run holds exits 4 at once, before anything is opened;
 - a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
   the next run complete, and a resumed request queue would replay a dead run's requests beside the
@@ -23,7 +25,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
 
-from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_LOCKED, exit_code
+from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
 if TYPE_CHECKING:
@@ -83,6 +85,13 @@ class Command(ScrapyCrawlCommand):
         settings = self.crawler_process.settings
         if settings.get("REDIS_URL"):
             locks = []  # a cluster's locks and state are in Redis, taken site by site as workers claim them
+            from viewworld.cluster import redis_problem, shown_url  # noqa: PLC0415 (only a cluster loads Redis)
+
+            if (problem := redis_problem(settings["REDIS_URL"])) is not None:
+                wrong_url, reason = problem
+                print(f"scrapy crawl: REDIS_URL={shown_url(settings['REDIS_URL'])}: {reason}", file=sys.stderr)
+                self.exitcode = BAD_ARGUMENTS if wrong_url else SITE_FAILED
+                return
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         try:
             for key in locks:
