@@ -219,6 +219,7 @@ def test_a_log_file_gets_its_directory_made_and_one_that_cannot_be_written_exits
 @pytest.mark.parametrize(("setting", "message"), [
     ("CONCURRENT_REQUESTS_PER_DOMAIN=four", "the setting is a whole number, not 'four'"),
     ("CONCURRENT_REQUESTS_PER_DOMAIN=4.5", "the setting is a whole number, not '4.5'"),
+    ("CONCURRENT_REQUESTS_PER_DOMAIN=0", "the setting is at least 1 (0 stalls the crawl for ever)"),
     ("DOWNLOAD_DELAY=1s", "the setting is a number, not '1s'"),
     ("ROBOTSTXT_OBEY=maybe", "the setting is true or false, not 'maybe'"),
     ("DOWNLOADER_MIDDLEWARES=[1, 2]", "the setting is a JSON object, not '[1, 2]'"),

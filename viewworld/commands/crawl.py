@@ -124,6 +124,9 @@ _LOG_LEVELS = "CRITICAL, ERROR, WARNING, INFO, DEBUG"  # logging's names, in upp
 # How a setting is read, by the type of its default; a dict's JSON is read when it is set (process_options).
 _READERS: dict[type, tuple[str, str]] = {bool: ("getbool", "true or false"), int: ("getint", "a whole number"),
                                          float: ("getfloat", "a number")}
+# Settings whose 0 would stall the crawl for ever, deaf to SIGTERM (nothing in flight ever ends).
+_AT_LEAST_ONE = frozenset({"CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "CONCURRENT_ITEMS",
+                           "CLUSTER_SITES_PER_WORKER"})
 # Settings with a whole-number default that Scrapy and viewworld read as numbers (seconds).
 _READ_AS_NUMBERS = frozenset({"DNS_TIMEOUT", "DOWNLOAD_TIMEOUT", "DOWNLOAD_DELAY", "CLOSESPIDER_TIMEOUT",
                               "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "RETRY_AFTER_MAX",
@@ -145,6 +148,9 @@ def malformed_setting(settings: BaseSettings) -> str | None:
     >>> settings.set("CONCURRENT_REQUESTS", "4.5", priority="cmdline")
     >>> malformed_setting(settings)
     "-s CONCURRENT_REQUESTS=4.5: the setting is a whole number, not '4.5'"
+    >>> settings.set("CONCURRENT_REQUESTS", "0", priority="cmdline")
+    >>> malformed_setting(settings)
+    '-s CONCURRENT_REQUESTS=0: the setting is at least 1 (0 stalls the crawl for ever)'
     >>> settings.set("CONCURRENT_REQUESTS", "4", priority="cmdline")
     >>> settings.set("ROBOTSTXT_OBEY", "False", priority="cmdline")
     >>> malformed_setting(settings) is None
@@ -164,9 +170,11 @@ def malformed_setting(settings: BaseSettings) -> str | None:
             continue
         method, kind = reader
         try:
-            getattr(settings, method)(name)
+            value = getattr(settings, method)(name)
         except (ValueError, TypeError):
             return f"-s {name}={settings[name]}: the setting is {kind}, not {settings[name]!r}"
+        if name in _AT_LEAST_ONE and value < 1:
+            return f"-s {name}={settings[name]}: the setting is at least 1 (0 stalls the crawl for ever)"
     return None
 
 
