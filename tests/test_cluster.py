@@ -143,7 +143,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
 @pytest.mark.parametrize(("url", "code", "said"), [
     ("http://127.0.0.1:6379", 2, "REDIS_URL=http://127.0.0.1:6379: Redis URL must specify one of the following "
                                  "schemes (redis://, rediss://, unix://)"),
-    ("redis://:s3cret@127.0.0.1:{port}/0", 3, "REDIS_URL=redis://:***@127.0.0.1:{port}/0: cannot be reached: Error 111 "
+    ("redis://:s3cret@127.0.0.1:{port}/0", 3, "REDIS_URL=redis://127.0.0.1:{port}/0: cannot be reached: Error 111 "
                                               "connecting to 127.0.0.1:{port}. Connection refused."),
 ])
 def test_a_worker_whose_redis_is_no_url_or_down_says_so_in_one_line(tmp_path, unused_port, url, code, said):

@@ -29,7 +29,6 @@ import socket
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
@@ -70,21 +69,20 @@ def configure(settings: BaseSettings) -> None:
     settings.set("EXTENSIONS", extensions, priority="spider")
 
 
-def redis_client(settings: BaseSettings) -> Any:
-    """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it."""
+def redis_client(settings: BaseSettings, **options: Any) -> Any:
+    """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it (``options``: the client's own)."""
     from scrapy_redis.connection import get_redis  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
-    return get_redis(url=settings["REDIS_URL"])
+    return get_redis(url=settings["REDIS_URL"], **options)
 
 
-def redis_problem(url: str, timeout: float = 10.0) -> tuple[bool, str] | None:
-    """Why the Redis of ``url`` cannot carry a cluster: (whether the URL itself is wrong, what is wrong), or
-    None when it answers a PING within ``timeout`` seconds."""
-    from redis import Redis  # noqa: PLC0415 (a crawl on one machine never loads Redis)
-    from redis.exceptions import RedisError  # noqa: PLC0415
+def redis_problem(settings: BaseSettings, timeout: float = 10.0) -> tuple[bool, str] | None:
+    """Why the Redis of ``REDIS_URL`` cannot carry a cluster: (whether the URL itself is wrong, what is wrong),
+    or None when it answers a PING within ``timeout`` seconds."""
+    from redis.exceptions import RedisError  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
     try:
-        client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        client = redis_client(settings, socket_connect_timeout=timeout, socket_timeout=timeout)
     except ValueError as error:
         return True, str(error)
     try:
@@ -94,19 +92,6 @@ def redis_problem(url: str, timeout: float = 10.0) -> tuple[bool, str] | None:
     finally:
         client.close()
     return None
-
-
-def shown_url(url: str) -> str:
-    """``url`` without its password, to be logged or printed.
-
-    >>> shown_url("redis://:s3cret@10.0.0.5:6379/0"), shown_url("redis://127.0.0.1:6379")
-    ('redis://:***@10.0.0.5:6379/0', 'redis://127.0.0.1:6379')
-    """
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{netloc}"))
 
 
 def worker_name() -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, NoReturn
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
+from scrapy.utils.url import strip_url
 
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
@@ -45,28 +46,21 @@ class Command(ScrapyCrawlCommand):
                 try:
                     self.settings.copy().set(name, value, priority="cmdline")
                 except (ValueError, TypeError):
-                    print(f"scrapy crawl: -s {pair}: the setting is a JSON object, not {value!r}", file=sys.stderr)
-                    sys.exit(BAD_ARGUMENTS)
+                    refuse(f"-s {pair}: the setting is a JSON object, not {value!r}", BAD_ARGUMENTS)
             raise
         if (malformed := malformed_setting(self.settings)) is not None:
-            print(f"scrapy crawl: {malformed}", file=sys.stderr)
-            sys.exit(BAD_ARGUMENTS)
+            refuse(malformed, BAD_ARGUMENTS)
         if (log_file := self.settings.get("LOG_FILE")) and self.settings.getbool("LOG_ENABLED"):
             directory = Path(log_file).parent
             try:
                 directory.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                self.log_file_failed(log_file, unmade_directory(directory, error))
+                refuse(f"LOG_FILE={log_file} cannot be written: {unmade_directory(directory, error)}", OUTPUT_FAILED)
             try:
                 with open(log_file, "a", encoding=self.settings.get("LOG_ENCODING") or "utf-8"):
                     pass
             except OSError as error:
-                self.log_file_failed(log_file, str(error.strerror or error))
-
-    @staticmethod
-    def log_file_failed(log_file: str, reason: str) -> NoReturn:
-        print(f"scrapy crawl: LOG_FILE={log_file} cannot be written: {reason}", file=sys.stderr)
-        sys.exit(OUTPUT_FAILED)
+                refuse(f"LOG_FILE={log_file} cannot be written: {error.strerror or error}", OUTPUT_FAILED)
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
@@ -85,11 +79,11 @@ class Command(ScrapyCrawlCommand):
         settings = self.crawler_process.settings
         if settings.get("REDIS_URL"):
             locks = []  # a cluster's locks and state are in Redis, taken site by site as workers claim them
-            from viewworld.cluster import redis_problem, shown_url  # noqa: PLC0415 (only a cluster loads Redis)
+            from viewworld.cluster import redis_problem  # noqa: PLC0415 (only a cluster loads Redis)
 
-            if (problem := redis_problem(settings["REDIS_URL"])) is not None:
+            if (problem := redis_problem(settings)) is not None:
                 wrong_url, reason = problem
-                print(f"scrapy crawl: REDIS_URL={shown_url(settings['REDIS_URL'])}: {reason}", file=sys.stderr)
+                print(f"scrapy crawl: REDIS_URL={strip_url(settings['REDIS_URL'])}: {reason}", file=sys.stderr)
                 self.exitcode = BAD_ARGUMENTS if wrong_url else SITE_FAILED
                 return
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
@@ -118,6 +112,11 @@ class Command(ScrapyCrawlCommand):
         assert crawler.stats is not None
         self.exitcode = exit_code(crawler.stats.get_stats())
 
+
+def refuse(message: str, code: int) -> NoReturn:
+    """Ends the command before the crawl starts, with one line on stderr."""
+    print(f"scrapy crawl: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 _LOG_LEVELS = "CRITICAL, ERROR, WARNING, INFO, DEBUG"  # logging's names, in upper case only
