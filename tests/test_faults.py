@@ -4,6 +4,7 @@ a person reads in the log; docs/faults.md is the same matrix as a table."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -228,6 +229,32 @@ def test_a_site_that_cannot_be_crawled_exits_3_with_one_line_naming_what_it_said
     assert len(lines) == 1, problems(result)
     assert f"{proxy.url}/" in lines[0].split("cannot be crawled: ", 1)[1]  # names the URL that answered so
     assert ids(result) == []
+
+
+# Politeness: a site never has more of our requests at once than CONCURRENT_REQUESTS_PER_DOMAIN -------------
+
+def test_requests_without_delay_keep_to_the_concurrency_per_site(proxy, truth, tmp_path):
+    """Scrapy 2.19's downloader, with no delay between requests, started every request queued in one turn
+    of its event loop (7 at once for a crawl told 4; viewworld/downloader.py): here 2 at a time, whatever
+    the site's answers take."""
+    at_once = {"now": 0, "most": 0}
+
+    async def counted(request: faults.Request, forward: Any) -> faults.Answer:
+        at_once["now"] += 1
+        at_once["most"] = max(at_once["most"], at_once["now"])
+        try:
+            await asyncio.sleep(0.05)
+            return await forward(request)
+        finally:  # before the answer is written: the crawler cannot have asked again yet
+            at_once["now"] -= 1
+
+    proxy.inject(API, counted, name="counted")
+    result = run(tmp_path, proxy, "per_page=5", DOWNLOAD_DELAY="0", AUTOTHROTTLE_ENABLED="False",
+                 CONCURRENT_REQUESTS_PER_DOMAIN="2")
+    assert result.exit_code == 0, result.log[-3000:]
+    assert_nothing_lost(result, truth)
+    assert len(proxy.requests_to(API)) > 10
+    assert at_once["most"] == 2
 
 
 # Caches and plugins that change the walk: it goes on, nothing lost, exit 0 --------------------------------

@@ -20,6 +20,9 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# Scrapy's downloader, but a site gets no more than CONCURRENT_REQUESTS_PER_DOMAIN requests at a time when requests
+# go without delay (Scrapy 2.19's went over it: viewworld/downloader.py).
+DOWNLOADER = "viewworld.downloader.Downloader"
 
 # Robustness: retry what may pass (5xx, 429, timeouts), wait as long as Retry-After says (at most
 # RETRY_AFTER_MAX seconds), and cap what a hostile site can send.
