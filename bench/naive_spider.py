@@ -3,34 +3,21 @@
     python bench/naive_spider.py API_ROOT STATS_JSON [MAX_POSTS]
 
 API_ROOT is the REST API root (`http://HOST/wp-json/` or `http://HOST/index.php?rest_route=/`). Plain Scrapy with
-the benchmark's politeness settings (4 requests at a time, no delay, AutoThrottle off, robots.txt obeyed) and its
-duplicate filter, so each distinct href is fetched once per crawl; nothing is assembled or cleaned. With
-MAX_POSTS, only the first ceil(MAX_POSTS/100) posts pages are walked (a sample: the naive crawl of 5,000 posts takes
-~15 minutes here). The crawl's stats go to STATS_JSON.
+the benchmark's politeness settings (4 requests at a time, held by the project's downloader; no delay, AutoThrottle
+off, robots.txt obeyed) and its duplicate filter, so each distinct href is fetched once per crawl; nothing is
+assembled or cleaned. With MAX_POSTS, only the first ceil(MAX_POSTS/100) posts pages are walked (a sample: the naive
+crawl of 5,000 posts takes ~15 minutes here). The crawl's stats go to STATS_JSON.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any
 
 import scrapy
-from scrapy.crawler import CrawlerProcess
 
-SETTINGS = {
-    "ROBOTSTXT_OBEY": True,
-    "CONCURRENT_REQUESTS": 16,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "HTTPERROR_ALLOW_ALL": True,
-    "TELNETCONSOLE_ENABLED": False,
-    "REMOTE_CONTROL_ENABLED": False,
-    "LOG_LEVEL": "INFO",
-    "USER_AGENT": "viewworld-bench-naive/0.1",
-}
+import plain_scrapy
 
 
 def endpoint(api_root: str, route: str, query: str) -> str:
@@ -75,16 +62,8 @@ class NaiveSpider(scrapy.Spider):
 def main(argv: list[str]) -> int:
     api_root, stats_path, *rest = argv
     max_pages = math.ceil(int(rest[0]) / 100) if rest else 0
-    process = CrawlerProcess(SETTINGS, install_root_handler=True)
-    crawler = process.create_crawler(NaiveSpider)
-    process.crawl(crawler, api_root=api_root, max_pages=max_pages)
-    process.start()
-    stats = {key: value for key, value in crawler.stats.get_stats().items()
-             if isinstance(value, (int, float, str))}
-    stats["posts"] = crawler.spider.posts
-    with open(stats_path, "w", encoding="utf-8") as file:
-        json.dump(stats, file)
-    return 0
+    return plain_scrapy.run(NaiveSpider, {"USER_AGENT": "viewworld-bench-naive/0.1"}, stats_path, "posts",
+                            api_root=api_root, max_pages=max_pages)
 
 
 if __name__ == "__main__":

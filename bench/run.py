@@ -10,14 +10,17 @@ issue's 5,000-post site has 31 media batches in its floor of 84 requests); the
 5,000-post site behind bench/latency_proxy.py (100 ms per response); the synthetic WordPress-shaped server
 (demo/wpserver.py) with 100,000 posts. Everything talks to 127.0.0.1 only.
 
-Per scenario, N rounds alternate the order of the crawl and of curl (round 1: crawl first, which gives the distinct
-ids the floor needs; round 2: curl first; ...) and the table shows medians:
+Per scenario, N rounds alternate the order of the crawl, curl and the minimal spider (round 1: crawl first, which
+gives the distinct ids the floor needs, then curl, then the minimal spider; round 2: the other way round; ...) and
+the table shows medians:
 - floor: ceil(posts/100) + ceil(distinct media/100) + ceil(distinct categories/100) + ceil(distinct tags/100)
   + ceil(distinct authors/100), the distincts counted in the crawl's own output; the goal is <= 1.1x floor + 3
   (robots.txt, home page, API index);
 - curl: the floor URLs plus robots.txt, the home page and the API index, 4 at a time (`curl --parallel
   --parallel-immediate`: 4 connections at once), with the same `_fields` as the crawler's batches: the time the
   server itself needs;
+- minimal Scrapy spider (bench/floor_spider.py): the same URLs as curl, at the same concurrency, each JSON answer
+  decoded and dropped; `elapsed_time_seconds` from its stats: what Scrapy itself takes to fetch the floor here;
 - viewworld: `scrapy crawl wpposts` with DOWNLOAD_DELAY=0, AutoThrottle off, 4 requests at a time, a fresh
   OUTPUT_DIR and STATE_DIR; `elapsed_time_seconds` from its stats, CPU (user+sys) and peak RSS of the process from
   wait4(); "steady" CPU per post is measured inside the crawl by bench/cpu_probe.py, from the first posts page
@@ -273,6 +276,21 @@ def curl_floor(urls: list[str], workdir: Path, concurrency: int = CONCURRENCY) -
     return Run(f"curl, floor URLs, {concurrency} at a time", measured.wall, requests=len(urls), note=note)
 
 
+def floor_spider(urls: list[str], workdir: Path, name: str, concurrency: int = CONCURRENCY) -> Run:
+    """bench/floor_spider.py: a minimal Scrapy spider fetching curl's URLs, decoding each answer and nothing else."""
+    urls_path, stats_path = workdir / "floor-urls.txt", workdir / f"{name}.json"
+    urls_path.write_text("".join(url + "\n" for url in urls), encoding="utf-8")
+    stats_path.unlink(missing_ok=True)
+    measured = run_measured([str(PYTHON), str(BENCH / "floor_spider.py"), str(urls_path), str(stats_path),
+                             str(concurrency)], workdir / f"{name}.log")
+    stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.exists() else {}
+    requests = stats.get("downloader/request_count")
+    note = "" if measured.returncode == 0 and requests == len(urls) else \
+        f"exit {measured.returncode}, {requests} of {len(urls)} requests, see {workdir / (name + '.log')}"
+    return Run(f"minimal Scrapy spider, floor URLs, {concurrency} at a time", measured.wall, measured.cpu,
+               measured.max_rss_mb, requests, elapsed=stats.get("elapsed_time_seconds"), note=note)
+
+
 def wpextract(site_url: str, workdir: Path, name: str) -> Run:
     output_dir = workdir / f"{name}-json"
     log = workdir / f"{name}.log"
@@ -337,6 +355,7 @@ class Result:
     distincts: Distincts | None = None
     crawls: dict[int, list[Run]] = field(default_factory=dict)  # by concurrency
     curls: dict[int, list[Run]] = field(default_factory=dict)
+    minimal: dict[int, list[Run]] = field(default_factory=dict)  # bench/floor_spider.py
     incremental: Run | None = None
     peers: list[Run] = field(default_factory=list)
 
@@ -349,7 +368,7 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
     first_state = None
     urls: list[str] = []
     for round_number in range(scenario.rounds):
-        steps = ["crawl", "curl"] if round_number % 2 == 0 else ["curl", "crawl"]
+        steps = ["crawl", "curl", "minimal"] if round_number % 2 == 0 else ["minimal", "curl", "crawl"]
         for concurrency in scenario.concurrency:
             for step in steps:
                 name = f"{tag}-crawl-c{concurrency}-{round_number + 1}"
@@ -364,6 +383,11 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
                         result.distincts = read_distincts(output_dir)
                         result.floor = result.distincts.floor()
                         urls = floor_urls(site_url, api_root, result.distincts)
+                elif step == "minimal":
+                    run = floor_spider(urls, workdir, f"{tag}-minimal-c{concurrency}-{round_number + 1}", concurrency)
+                    result.minimal.setdefault(concurrency, []).append(run)
+                    say(f"{tag}: round {round_number + 1} minimal Scrapy spider, {concurrency} at a time: "
+                        f"{run.elapsed} s elapsed, {run.requests} requests, {run.cpu:.2f} s CPU {run.note}")
                 else:
                     run = curl_floor(urls, workdir, concurrency)
                     result.curls.setdefault(concurrency, []).append(run)
@@ -413,6 +437,22 @@ def table(results: list[Result]) -> str:
             curl_time = median([run.wall for run in curls])
             rows.append([scenario.name, f"curl, floor URLs, {concurrency} at a time", "-", str(floor3), "1.00x",
                          fmt(curl_time, "{:.2f}"), "1.00x", "-", "-", "-", f"median of {len(curls)}"])
+            minimal = result.minimal.get(concurrency, [])
+            if minimal:
+                minimal_time = median([run.elapsed for run in minimal])
+                minimal_cpu = median([run.cpu for run in minimal])
+                paired = [run.elapsed / reference.wall for run, reference in zip(minimal, curls)
+                          if run.elapsed and reference.wall]
+                notes = [f"median of {len(minimal)}; nothing assembled, cleaned or written",
+                         f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl" if len(paired) > 1 else "",
+                         *[run.note for run in minimal if run.note][:1]]
+                posts = result.distincts.posts if result.distincts else 0
+                rows.append([scenario.name, minimal[0].tool, "-", fmt(median([run.requests for run in minimal]), "{:.0f}"),
+                             ratio(median([run.requests for run in minimal]), floor3), fmt(minimal_time, "{:.2f}"),
+                             ratio(minimal_time, curl_time), fmt(minimal_cpu and posts and minimal_cpu / posts * 1000,
+                                                                 "{:.2f}"), "-",
+                             fmt(median([run.max_rss_mb for run in minimal]), "{:.0f}"),
+                             "; ".join(note for note in notes if note)])
             if not crawls:
                 continue
             crawl_time = crawl_times[concurrency] = median([run.elapsed for run in crawls])
@@ -609,6 +649,7 @@ def result_json(result: Result) -> dict[str, Any]:
                 "tags": len(distincts.tags), "users": len(distincts.users), "other_terms": len(distincts.other_terms)},
             "crawls": {c: [run_json(run) for run in runs] for c, runs in result.crawls.items()},
             "curls": {c: [run_json(run) for run in runs] for c, runs in result.curls.items()},
+            "minimal": {c: [run_json(run) for run in runs] for c, runs in result.minimal.items()},
             "incremental": run_json(result.incremental),
             "peers": [run_json(run) for run in result.peers]}
 
