@@ -12,7 +12,7 @@ test:
 	scripts/install-system-packages.sh
 	.venv/bin/python -m pytest
 
-# The benchmark (bench/run.py; not part of make test: ~18 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
+# The benchmark (bench/run.py; not part of make test: ~21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
 bench:
 	scripts/venv.sh --test
 	scripts/install-system-packages.sh

@@ -1,6 +1,6 @@
 """The benchmark: viewworld against the request floor, curl, wpextract and a naive crawl, in one table.
 
-    .venv/bin/python bench/run.py            # the full benchmark (~18 min on 2 cores)
+    .venv/bin/python bench/run.py            # the full benchmark (~21 min on 2 cores)
     .venv/bin/python bench/run.py --quick    # 2,000 posts, 1 round, no wpextract (~4 min)
 
 Scenarios: a real WordPress (tests/wordpress harness: WordPress 6.1, MariaDB, `php -S` with 4 workers, pretty
