@@ -1,4 +1,4 @@
-"""The benchmark: viewworld against the request floor, curl, wpextract and a naive crawl, in one table.
+"""The benchmark: viewworld against the request floor, curl, a minimal Scrapy spider, wpextract and a naive crawl.
 
     .venv/bin/python bench/run.py            # the full benchmark (~21 min on 2 cores)
     .venv/bin/python bench/run.py --quick    # 2,000 posts, 1 round, no wpextract (~4 min)
@@ -444,11 +444,13 @@ def table(results: list[Result]) -> str:
                 paired = [run.elapsed / reference.wall for run, reference in zip(minimal, curls)
                           if run.elapsed and reference.wall]
                 notes = [f"median of {len(minimal)}; nothing assembled, cleaned or written",
-                         f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl" if len(paired) > 1 else "",
+                         f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median {median(paired):.2f}x"
+                         if len(paired) > 1 else "",
                          *[run.note for run in minimal if run.note][:1]]
                 posts = result.distincts.posts if result.distincts else 0
-                rows.append([scenario.name, minimal[0].tool, "-", fmt(median([run.requests for run in minimal]), "{:.0f}"),
-                             ratio(median([run.requests for run in minimal]), floor3), fmt(minimal_time, "{:.2f}"),
+                minimal_requests = median([run.requests for run in minimal])
+                rows.append([scenario.name, minimal[0].tool, "-", fmt(minimal_requests, "{:.0f}"),
+                             ratio(minimal_requests, floor3), fmt(minimal_time, "{:.2f}"),
                              ratio(minimal_time, curl_time), fmt(minimal_cpu and posts and minimal_cpu / posts * 1000,
                                                                  "{:.2f}"), "-",
                              fmt(median([run.max_rss_mb for run in minimal]), "{:.0f}"),
