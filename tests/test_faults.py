@@ -154,7 +154,8 @@ def test_retry_after_as_an_http_date_is_capped_by_retry_after_max(proxy, truth, 
 # Faults that outlast the retries: the page is lost, exit 1, the next run recovers ------------------------
 
 PERSISTENT = {
-    "500 forever": (faults.answer(500, b"<h1>Internal Server Error</h1>", faults.HTML_TYPE), "500"),
+    "500 forever": (faults.answer(500, b"<h1>Internal Server Error</h1>", faults.HTML_TYPE),
+                    "500 html_instead_of_json"),
     "connection reset forever": (faults.reset(), "Connection to the other side was lost"),
     "Cloudflare challenge mid-crawl": (faults.answer(403, CLOUDFLARE_CHALLENGE, faults.HTML_TYPE,
                                                      (("Server", "cloudflare"),)), "403 cloudflare_challenge"),

@@ -1,5 +1,6 @@
 """wpposts on a real Scrapyd 1.6: the egg ``scrapyd-deploy`` builds, deployed with ``addversion.json`` and
-scheduled with ``schedule.json`` as docs/scrapyd.md says, against the real WordPress of the suite.
+scheduled with ``schedule.json`` as the README's "Running on Scrapyd" says, against the real WordPress of the
+suite.
 
 Scrapyd runs with this virtualenv's Python (it installs no dependencies from the egg), on a free port of
 127.0.0.1, from its own directory with its own ``scrapyd.conf`` and HOME, and is stopped by its pid.
@@ -235,8 +236,8 @@ def _wait_until_listening(server: Scrapyd, timeout: float = 30) -> None:
 
 
 def deploy(server: Scrapyd, home: Path, egg: Path) -> None:
-    """``scrapyd-deploy TARGET`` from the work tree, as docs/scrapyd.md says, with the target of this Scrapyd
-    in ~/.scrapy.cfg (the project's scrapy.cfg names the Scrapyd on port 6800). It uploads the egg built
+    """``scrapyd-deploy TARGET`` from the work tree, as the README's "Running on Scrapyd" says, with the target of
+    this Scrapyd in ~/.scrapy.cfg (the project's scrapy.cfg names the Scrapyd on port 6800). It uploads the egg built
     above (``--egg``: the same build, done once) with ``addversion.json``."""
     (home / ".scrapy.cfg").write_text(f"[deploy:pytest]\nurl = {server.url}\nproject = {PROJECT}\n", encoding="utf-8")
     finished = subprocess.run([*SCRAPYD_DEPLOY, "pytest", "--egg", str(egg), "--version", "1"], cwd=ROOT,

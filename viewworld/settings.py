@@ -77,7 +77,7 @@ CLUSTER_SITES_PER_WORKER = 4
 MAX_IDLE_TIME_BEFORE_CLOSE = 10
 CLUSTER_WORKER_TIMEOUT = 60
 
-# Cleaning: also write content_markdown (markdownify, not installed by default: pip install markdownify==1.2.3);
+# Cleaning: also write content_markdown (markdownify, in requirements.txt; the crawl says so if it is missing);
 # off, as it costs ~10 times the rest of the cleaning (~500 posts/s against ~5,000).
 CONTENT_MARKDOWN = False
 
