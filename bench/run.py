@@ -431,10 +431,10 @@ def table(results: list[Result]) -> str:
         floor3 = result.floor + 3
         rows.append([scenario.name, f"floor: {result.floor} requests + 3", fmt(result.distincts and result.distincts.posts, "{:.0f}"),
                      str(floor3), "1.00x", "-", "-", "-", "-", "-", describe_distincts(result.distincts)])
-        crawl_times = {}
+        crawl_times, curl_times = {}, {}
         for concurrency in scenario.concurrency:
             curls, crawls = result.curls.get(concurrency, []), result.crawls.get(concurrency, [])
-            curl_time = median([run.wall for run in curls])
+            curl_time = curl_times[concurrency] = median([run.wall for run in curls])
             rows.append([scenario.name, f"curl, floor URLs, {concurrency} at a time", "-", str(floor3), "1.00x",
                          fmt(curl_time, "{:.2f}"), "1.00x", "-", "-", "-", f"median of {len(curls)}"])
             minimal = result.minimal.get(concurrency, [])
@@ -489,6 +489,9 @@ def table(results: list[Result]) -> str:
         for run in result.peers:
             faster = [f"viewworld {concurrency} at a time {run.wall / crawl_time:.1f}x faster"
                       for concurrency, crawl_time in crawl_times.items() if crawl_time and run.posts]
+            # What no crawler of these URLs can beat on this machine: curl fetching only the floor.
+            faster += [f"curl {concurrency} at a time {run.wall / curl_time:.1f}x"
+                       for concurrency, curl_time in curl_times.items() if curl_time and run.posts]
             rows.append([scenario.name, run.tool, fmt(run.posts, "{:.0f}"), fmt(run.requests, "{:.0f}"),
                          ratio(run.requests, floor3), fmt(run.wall, "{:.2f}"), ratio(run.wall, reference_curl),
                          fmt(run.cpu and run.posts and run.cpu / run.posts * 1000, "{:.2f}"), "-",
