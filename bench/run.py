@@ -441,11 +441,7 @@ def table(results: list[Result]) -> str:
             if minimal:
                 minimal_time = median([run.elapsed for run in minimal])
                 minimal_cpu = median([run.cpu for run in minimal])
-                paired = [run.elapsed / reference.wall for run, reference in zip(minimal, curls)
-                          if run.elapsed and reference.wall]
-                notes = [f"median of {len(minimal)}; nothing assembled, cleaned or written",
-                         f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median {median(paired):.2f}x"
-                         if len(paired) > 1 else "",
+                notes = [f"median of {len(minimal)}; nothing assembled, cleaned or written", by_round(minimal, curls),
                          *[run.note for run in minimal if run.note][:1]]
                 posts = result.distincts.posts if result.distincts else 0
                 minimal_requests = median([run.requests for run in minimal])
@@ -465,19 +461,13 @@ def table(results: list[Result]) -> str:
             notes = [f"median of {len(crawls)}; process {fmt(median([run.wall for run in crawls]), '{:.2f}')} s",
                      f"CPU {fmt(cpu, '{:.2f}')} s, from {fmt(min(run.cpu for run in crawls), '{:.2f}')} to "
                      f"{fmt(max(run.cpu for run in crawls), '{:.2f}')}"]
-            # Each round's crawl over the curl run next to it: on a shared machine whose speed moves within
-            # minutes, the spread says how far the median over the median can be trusted.
-            paired = [run.elapsed / reference.wall for run, reference in zip(crawls, curls)
-                      if run.elapsed and reference.wall]
-            if len(paired) > 1:
-                notes.append(f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median {median(paired):.2f}x")
-            notes += [run.note for run in crawls if run.note][:1]
+            notes += [by_round(crawls, curls), *[run.note for run in crawls if run.note][:1]]
             requests = median([run.requests for run in crawls])
             rows.append([scenario.name, crawls[0].tool, str(posts), fmt(requests, "{:.0f}"),
                          ratio(requests, floor3), fmt(crawl_time, "{:.2f}"),
                          ratio(crawl_time, curl_time), fmt(cpu and posts and cpu / posts * 1000, "{:.2f}"),
                          fmt(steady, "{:.2f}"), fmt(median([run.max_rss_mb for run in crawls]), "{:.0f}"),
-                         "; ".join(notes)])
+                         "; ".join(note for note in notes if note)])
         if result.incremental:
             run = result.incremental
             rows.append([scenario.name, run.tool, str(run.posts), str(run.requests), "goal <= 3",
@@ -501,6 +491,15 @@ def table(results: list[Result]) -> str:
     lines = [" | ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def by_round(runs: list[Run], curls: list[Run]) -> str:
+    """Each round's run over the curl run next to it: on a shared machine whose speed moves within minutes, the
+    spread says how far the median over the median can be trusted ("" for a single round)."""
+    paired = [run.elapsed / reference.wall for run, reference in zip(runs, curls) if run.elapsed and reference.wall]
+    if len(paired) < 2:
+        return ""
+    return f"by round {min(paired):.2f}x to {max(paired):.2f}x of curl, median {median(paired):.2f}x"
 
 
 def describe_distincts(distincts: Distincts | None) -> str:

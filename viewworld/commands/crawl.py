@@ -83,9 +83,8 @@ class Command(ScrapyCrawlCommand):
 
             if (problem := redis_problem(settings)) is not None:
                 wrong_url, reason = problem
-                print(f"scrapy crawl: REDIS_URL={strip_url(settings['REDIS_URL'])}: {reason}", file=sys.stderr)
-                self.exitcode = BAD_ARGUMENTS if wrong_url else SITE_FAILED
-                return
+                refuse(f"REDIS_URL={strip_url(settings['REDIS_URL'])}: {reason}",
+                       BAD_ARGUMENTS if wrong_url else SITE_FAILED)
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         try:
             for key in locks:
@@ -95,10 +94,8 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = SITE_LOCKED
             return
         except OSError as error:
-            print(f"scrapy crawl: STATE_DIR={store.directory} cannot be written: "
-                  f"{unmade_directory(store.directory, error)}", file=sys.stderr)
-            self.exitcode = OUTPUT_FAILED
-            return
+            refuse(f"STATE_DIR={store.directory} cannot be written: {unmade_directory(store.directory, error)}",
+                   OUTPUT_FAILED)
         if settings.get("JOBDIR"):
             print(f"{spider_class.name}: JOBDIR={settings['JOBDIR']} ignored: STATE_DIR's state and the recovery "
                   "of a dead run's .part file make the next run complete", file=sys.stderr)
