@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.crawling import assert_valid_records, crawl, output_settings, start_crawl, written_items
+from viewworld.sites import site_key
 from viewworld.state import StateStore
 
 if TYPE_CHECKING:
@@ -89,6 +90,38 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     again = crawl(tmp_path, f"site={site.url}", "full=1")
     assert again.exit_code == 0, again.log[-3000:]
     assert sorted(item["id"] for item in again.items()) == sorted(after)
+
+
+def test_a_scheduled_post_is_in_the_first_run_after_it_goes_public(fresh_site, tmp_path):
+    """WordPress publishes a scheduled post with the ``modified_gmt`` of the moment it was scheduled: older
+    than the mark of a run made in between, so ``modified_after`` never lists it. The next run finds it
+    all the same, by the ids published since the mark, not a day later by the deletion sweep."""
+    site = fresh_site
+    # As an editor does it: a draft, then scheduled (an update: modified_gmt is now, the date is in two minutes).
+    scheduled = json.loads(site.php("""
+        $id = wp_insert_post(['post_title' => 'Embargoed until noon', 'post_status' => 'draft',
+                              'post_content' => '<p>Under embargo.</p>', 'post_author' => 2]);
+        $date_gmt = gmdate('Y-m-d H:i:s', time() + 120);
+        wp_update_post(['ID' => $id, 'post_status' => 'future', 'edit_date' => true,
+                        'post_date' => get_date_from_gmt($date_gmt), 'post_date_gmt' => $date_gmt]);
+        echo json_encode($id);
+    """))
+    time.sleep(1.1)  # modified_gmt has whole seconds: the edit below is newer than the scheduling
+    edit_posts(site, [min(public_ids(site))])
+    no_overlap = {"INCREMENTAL_OVERLAP": "0"}
+    before = crawl(tmp_path, f"site={site.url}", settings=no_overlap)
+    assert before.exit_code == 0, before.log[-3000:]
+    assert scheduled not in {item["id"] for item in before.items()}
+    mark = StateStore(tmp_path / "state").load(site_key(site.url)).mark
+
+    site.php("wp_publish_post((int) $args['id']);", id=str(scheduled))  # what WordPress's cron does when it is due
+    [published] = [post for post in site.truth()["posts"] if post["id"] == scheduled]
+    assert published["modified_gmt"] + "Z" < mark, (published, mark)  # what modified_after cannot reach
+
+    after = crawl(tmp_path, f"site={site.url}", settings=no_overlap)
+    assert after.exit_code == 0, after.log[-3000:]
+    assert "deletion sweep" not in after.log
+    assert [item["id"] for item in after.items()] == [scheduled]
 
 
 def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:

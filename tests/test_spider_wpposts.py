@@ -360,6 +360,111 @@ def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, t
     assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1
 
 
+def listing_requests(output: list[Any]) -> list[Request]:
+    from urllib.parse import unquote
+
+    return [request for request in output
+            if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
+
+
+def included_ids(output: list[Any]) -> list[str]:
+    """The ids of the posts asked for by ``include=`` among a callback's output."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return [parse_qs(urlsplit(request.url).query)["include"][0] for request in posts_pages(output)
+            if "include=" in request.url]
+
+
+def test_a_post_pushed_onto_a_page_already_fetched_is_found_by_the_listing(seed_post, spider):
+    """Page 1 of 100 said 101 posts; one of them was trashed before page 2 was asked for, which came back
+    past the end: the oldest post moved up onto page 1 after it had been fetched. The count tells."""
+    first = discover(spider)
+    output = respond(first, page_body(seed_post, range(101, 1, -1)), headers={"X-WP-Total": "101",
+                                                                              "X-WP-TotalPages": "2"})
+    [page_2] = posts_pages(output)
+    output = respond(page_2, b'{"code": "rest_post_invalid_page_number", "message": "", "data": {"status": 400}}',
+                     status=400)
+    site = spider.sites[SITE]
+    assert site.pages == 1 and not site.walk_is_consistent
+    [listing] = listing_requests(output)
+    still_public = [{"id": post_id, "modified_gmt": seed_post["modified_gmt"]} for post_id in range(1, 102)
+                    if post_id != 50]
+    output = respond(listing, json.dumps(still_public).encode(), headers={"X-WP-Total": "100",
+                                                                        "X-WP-TotalPages": "1"})
+    assert included_ids(output) == ["1"]
+    assert not [item for item in output if not isinstance(item, Request)], "nothing deleted: it was never written"
+
+
+def sweep_on_a_site_of_150(tmp_path: Path) -> tuple[WpPostsSpider, Request]:
+    """An incremental run with a deletion sweep on a site whose 150 posts were all written: the listing's page 1."""
+    import asyncio
+
+    from viewworld.state import SiteState, StateStore
+
+    StateStore(tmp_path / "state").save(SiteState(
+        "www.viewworld.org", api_root=ROOT, mark="2024-06-01T00:00:00Z", last_sweep="2024-05-01T00:00:00Z",
+        posts=dict.fromkeys(range(1, 151), "2024-01-01T00:00:00Z")))
+    spider = make_spider(tmp_path, sweep="1")
+    page = asyncio.run(first_request(spider))
+    output = respond(page, b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    [listing] = listing_requests(output)
+    return spider, listing
+
+
+def listed(ids: Any) -> bytes:
+    return json.dumps([{"id": post_id, "modified_gmt": "2024-01-01T00:00:00"} for post_id in ids]).encode()
+
+
+def test_a_deletion_while_the_ids_are_listed_makes_no_tombstone_and_the_sweep_waits(tmp_path, caplog):
+    """Post 10 is deleted between the listing's pages: page 2 starts at 102, and 101, still public, is
+    listed nowhere. Its count moved: nothing is said deleted, and the mark and the sweep wait."""
+    spider, listing = sweep_on_a_site_of_150(tmp_path)
+    output = respond(listing, listed(range(1, 101)), headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
+    [page_2] = listing_requests(output)
+    output = respond(page_2, listed(range(102, 151)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    site = spider.sites[SITE]
+    assert site.listing_moved
+    assert [item for item in output if not isinstance(item, Request)] == []
+    state = site.next_state(finished=True, now="2024-06-02T00:00:00Z")
+    assert (state.mark, state.last_sweep) == ("2024-06-01T00:00:00Z", "2024-05-01T00:00:00Z")
+    assert "the post count moved while the ids were listed" in caplog.text
+
+
+def test_a_listing_that_held_still_says_what_was_deleted_and_moves_the_sweep(tmp_path):
+    spider, listing = sweep_on_a_site_of_150(tmp_path)
+    output = respond(listing, listed(range(1, 101)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    [page_2] = listing_requests(output)
+    output = respond(page_2, listed(range(102, 151)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    assert [item.id for item in output if not isinstance(item, Request)] == [101]
+    state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z")
+    assert state.last_sweep == "2024-06-02T00:00:00Z" and 101 not in state.posts
+
+
+def test_an_incremental_run_fetches_a_post_published_since_the_mark_but_modified_before_it(tmp_path):
+    """A post scheduled in May goes public in June with May's ``modified_gmt``: ``modified_after`` misses
+    it, the listing of ids published since the mark (less the overlap) does not."""
+    import asyncio
+    from datetime import UTC, datetime
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from viewworld.state import SiteState, StateStore, utc_text
+
+    StateStore(tmp_path / "state").save(SiteState("www.viewworld.org", api_root=ROOT, mark="2024-06-01T00:00:00Z",
+                                                  last_sweep=utc_text(datetime.now(UTC)),
+                                                  posts={3: "2024-05-02T00:00:00Z"}))
+    spider = make_spider(tmp_path)
+    page = asyncio.run(first_request(spider))
+    assert "modified_after=2024-05-31T23:00:00Z" in unquote(page.url)
+    output = respond(page, b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    [published] = listing_requests(output)
+    query = parse_qs(urlsplit(published.url).query)
+    assert query["after"] == ["2024-05-31T23:00:00Z"] and "modified_after" not in query
+    output = respond(published, json.dumps([{"id": 3, "modified_gmt": "2024-05-02T00:00:00"},
+                                            {"id": 7, "modified_gmt": "2024-05-20T08:00:00"}]).encode(),
+                     headers={"X-WP-Total": "2", "X-WP-TotalPages": "1"})
+    assert included_ids(output) == ["7"]
+
+
 @pytest.mark.parametrize("mode", ["full", "incremental"])
 def test_a_post_is_written_again_only_when_its_version_is_new_or_cannot_be_told(mode):
     """Any run skips a post already written at its ``modified_gmt`` (the first crawl killed halfway is

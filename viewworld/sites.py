@@ -108,6 +108,9 @@ class Site:
     """Ids (and ``modified_gmt`` where asked) of a listing: the reconciliation or deletion sweep."""
     listing_in_flight: int = 0
     listing_lost: bool = False
+    listings: dict[str, tuple[set[int], int]] = field(default_factory=dict)
+    """Per listing asked for (``all``, ``walk``, ``published``): the ``X-WP-Total`` its pages told, and how
+    many ids they listed."""
     written: dict[int, str] = field(default_factory=dict)
     tombstones: list[int] = field(default_factory=list)
     failure: str | None = None
@@ -164,8 +167,17 @@ class Site:
         """Whether the offset pages can be trusted to have shown every post: the count did not move
         while they were fetched and matches what was seen. A one-page walk cannot miss anything."""
         if self.pages <= 1 and not self.pages_lost:
-            return True
+            # Unless the count says otherwise: a post trashed after page 1 turns the page after it into a
+            # page past the end, and the post it pushed onto page 1 was never seen.
+            return self.total is None or self.total == len(self.post_ids)
         return len(self.totals) == 1 and self.total == len(self.post_ids) and self.mode != INCREMENTAL
+
+    @property
+    def listing_moved(self) -> bool:
+        """Whether an id listing's count moved while its offset pages were fetched, or does not match the
+        ids they listed: a post deleted meanwhile pushes an id that is still public off the pages."""
+        return any(len(totals) > 1 or (totals and count != next(iter(totals)))
+                   for totals, count in self.listings.values())
 
     def missing_from_walk(self) -> list[int]:
         """Listed posts the walk did not show (page shifts), or that changed since it showed them."""
@@ -176,7 +188,7 @@ class Site:
 
     def deleted(self) -> list[int]:
         """Posts written in earlier runs that are no longer public (deleted, trashed, made private)."""
-        if self.state is None or self.listed is None or self.listing_lost:
+        if self.state is None or self.listed is None or self.listing_lost or self.listing_moved:
             return []
         return sorted(set(self.state.posts) - set(self.listed) - self.post_ids)
 
@@ -200,7 +212,9 @@ class Site:
                 state.posts.pop(post_id, None)
         if self.api_root is not None:
             state.api_root = self.api_root.url
-        if finished and self.complete:
+        # A listing that moved may have missed a post the walk missed too: its mark and sweep wait for a run
+        # whose listing holds still (written posts are recorded all the same).
+        if finished and self.complete and not self.listing_moved:
             if self.newest and (state.mark is None or self.newest > state.mark):
                 state.mark = self.newest
             if self.sweep:

@@ -199,9 +199,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             params["after"] = utc_text(arguments.since - timedelta(seconds=1))
         if arguments.until:
             params["before"] = utc_text(arguments.until + timedelta(seconds=1))
-        if site.mode == INCREMENTAL and site.state is not None and site.state.mark:
-            params["modified_after"] = utc_text(parse_utc(site.state.mark) - self.overlap)
+        if site.mode == INCREMENTAL and (since_mark := self.since_mark(site)):
+            params["modified_after"] = since_mark
         return params
+
+    def since_mark(self, site: Site) -> str | None:
+        """Where an incremental run starts: the mark less ``INCREMENTAL_OVERLAP``."""
+        if site.state is None or not site.state.mark:
+            return None
+        return utc_text(parse_utc(site.state.mark) - self.overlap)
 
     def first_pages(self, site: Site) -> Iterator[Request]:
         """Page 1 and, in a full crawl of a site just discovered, the pages after it up to the site's
