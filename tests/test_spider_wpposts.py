@@ -283,6 +283,37 @@ def test_a_redirect_to_https_and_www_is_followed_and_the_site_known_by_its_final
     assert not site.in_scope("https://evil.example/wp-json/")
 
 
+def test_runs_that_remember_the_root_know_the_site_by_the_address_its_redirect_gave(tmp_path):
+    """The first run followed http://viewworld.org to https://www.viewworld.org; the runs after it skip the
+    home page, and write under the same name all the same (records' ``site``, the output's folder)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from viewworld.state import SiteState, StateStore, utc_text
+
+    StateStore(tmp_path / "state").save(SiteState("viewworld.org", api_root="https://www.viewworld.org/wp-json/",
+                                                  mark="2024-06-01T00:00:00Z", last_sweep=utc_text(datetime.now(UTC))))
+    spider = make_spider(tmp_path, site="http://viewworld.org")
+    page = asyncio.run(first_request(spider))
+    assert page.url.startswith("https://www.viewworld.org/wp-json/wp/v2/posts?")
+    site = spider.sites["http://viewworld.org"]
+    assert (site.key, site.state_key) == ("www.viewworld.org", "viewworld.org")
+    assert spider.sites_by_key["www.viewworld.org"] is site
+
+
+def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tmp_path):
+    """A first run killed before it saved its state wrote under the address the home page redirected to."""
+    import asyncio
+
+    part = tmp_path / "output" / "www.viewworld.org" / "posts-20240601T000000Z-dead.jsonl.part"
+    part.parent.mkdir(parents=True)
+    part.write_text(json.dumps({"site": "www.viewworld.org", "id": 5, "modified_gmt": "2024-01-01T00:00:00Z"}) + "\n")
+    spider = make_spider(tmp_path, site="http://viewworld.org")
+    asyncio.run(first_request(spider))
+    assert not part.exists() and part.with_name(part.name.removesuffix(".part")).exists()
+    assert spider.sites["http://viewworld.org"].state.posts == {5: "2024-01-01T00:00:00Z"}
+
+
 def test_an_api_root_advertised_on_another_host_is_not_trusted(spider):
     import asyncio
 

@@ -2,11 +2,14 @@
 
 A file is written as ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl.part``, flushed every few lines,
 and fsynced and renamed to ``.jsonl`` when the run closes it, so a ``.jsonl`` is never half-written. A
-run killed before that leaves the ``.part``; the next run of the site completes it.
+run killed before that leaves the ``.part``; the next run of the site completes it. A run holds an
+``flock`` on each ``.part`` it writes (the kernel lets go of it when the process dies, however it dies):
+a ``.part`` that is locked belongs to a live run, a one-off run of the site say, and is left alone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -56,6 +59,7 @@ class JsonLinesFile:
         self.part_path = path.with_name(path.name + ".part")
         self.part_path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.part_path.open("wb")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)  # a new file: nobody else holds it
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -80,25 +84,30 @@ def recover_part_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]
     lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Returns each
     completed file with its records, so that the state can count them as written.
 
-    Call it only while holding the site's lock: a live run's ``.part`` file is not to be touched.
+    A ``.part`` a live run is still writing (it holds its ``flock``) is left alone.
     """
     recovered = []
     for part_path in sorted(directory.glob("*.jsonl.part")):
-        records, lines = [], []
-        for line in part_path.read_bytes().split(b"\n"):
+        with part_path.open("rb") as part:
             try:
-                record = json.loads(line)
-            except ValueError:
+                fcntl.flock(part.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
                 continue
-            if isinstance(record, dict) and isinstance(record.get("id"), int):
-                records.append(record)
-                lines.append(line)
-        path = part_path.with_name(part_path.name.removesuffix(".part"))
-        with path.open("wb") as file:
-            file.write(b"".join(line + b"\n" for line in lines))
-            file.flush()
-            os.fsync(file.fileno())
-        part_path.unlink()
+            records, lines = [], []
+            for line in part.read().split(b"\n"):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("id"), int):
+                    records.append(record)
+                    lines.append(line)
+            path = part_path.with_name(part_path.name.removesuffix(".part"))
+            with path.open("wb") as file:
+                file.write(b"".join(line + b"\n" for line in lines))
+                file.flush()
+                os.fsync(file.fileno())
+            part_path.unlink()
         recovered.append((path, records))
     if recovered:
         fsync_directory(directory)

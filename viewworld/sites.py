@@ -127,6 +127,16 @@ class Site:
     def state_key(self) -> str:
         return site_key(self.origin)
 
+    def output_keys(self) -> list[str]:
+        """Where its runs' files may be: under the key it was given as, the one it is known by, and
+        either with or without ``www.`` (a run killed before it saved its state knew it by its redirect).
+
+        >>> Site("https://www.viewworld.org", origin="http://viewworld.org").output_keys()
+        ['viewworld.org', 'www.viewworld.org']
+        """
+        keys = {self.state_key, self.key}
+        return sorted(keys | {key[4:] if key.startswith("www.") else f"www.{key}" for key in keys})
+
     def in_scope(self, url: str) -> bool:
         return same_site(self.url, url)
 

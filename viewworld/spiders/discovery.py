@@ -36,6 +36,7 @@ class ApiDiscovery:
     """Callbacks of the spider (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`)."""
 
     sites: dict[str, Site]
+    sites_by_key: dict[str, Site]
     crawler: Any
     request: Any
     first_pages: Any
@@ -66,6 +67,10 @@ class ApiDiscovery:
             index = None
         if is_api_index(index):
             site.api_root = ApiRoot.from_url(response.url)
+            # A site is known by its API root's address (scheme and host), in this run and in those that
+            # remember the root and skip the home page.
+            site.adopt(site.api_root.url)
+            self.sites_by_key[site.key] = site
             logger.info("%s: REST API at %s", site.url, site.api_root.url)
             yield from self.check_credentials_or_start(site)
             return

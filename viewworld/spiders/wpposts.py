@@ -168,18 +168,22 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         except ValueError as error:
             self.give_up(site, str(error), stat="viewworld/state_damaged")
             return False
-        for path, records in recover_part_files(self.output_dir / site.state_key):
-            logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
-            site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
-                                     if not record.get("deleted") and record.get("modified_gmt")})
+        if site.state.api_root:
+            site.api_root = ApiRoot.from_url(site.state.api_root)
+            site.root_remembered = True
+            # Known by its API root's address, as the run that followed the home page's redirects knew it.
+            site.adopt(site.api_root.url)
+            self.sites_by_key[site.key] = site
+        for key in site.output_keys():
+            for path, records in recover_part_files(self.output_dir / key):
+                logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
+                site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
+                                         if not record.get("deleted") and record.get("modified_gmt")})
         full = self.arguments.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
         site.rewrite = self.arguments.full
         site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, now)
-        if site.state.api_root:
-            site.api_root = ApiRoot.from_url(site.state.api_root)
-            site.root_remembered = True
         # Authors and terms change rarely: an incremental run reuses them, a full crawl or a day refreshes them.
         if not full and site.state.resources_fresh(self.sweep_interval, now):
             self.assembler.preload(site, site.state.resources)
