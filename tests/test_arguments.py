@@ -64,3 +64,12 @@ def test_since_and_until_are_utc_moments_and_a_bare_until_date_includes_the_whol
 def test_since_after_until_is_refused():
     with pytest.raises(ArgumentError, match="since is after until"):
         CrawlArguments.parse({"since": "2024-02-01", "until": "2024-01-01"})
+
+
+def test_one_site_given_twice_is_refused_and_a_multisites_subsites_are_two_sites():
+    """``http`` and ``https`` of one site would share its state and output; ``/en`` and ``/fr`` do not."""
+    with pytest.raises(ArgumentError, match=r"^sites http://example.org/en and https://example.org/en are one site "
+                                            r"\(example.org~en\): expected each site once$"):
+        CrawlArguments.parse({"site": "http://example.org/en,https://example.org/en/"})
+    assert CrawlArguments.parse({"site": "example.org/en,example.org/fr"}).sites == (
+        "https://example.org/en", "https://example.org/fr")

@@ -46,6 +46,10 @@ async def first_request(spider: WpPostsSpider) -> Request:
     return [request async for request in spider.start()][0]
 
 
+async def all_first_requests(spider: WpPostsSpider) -> list[Request]:
+    return [request async for request in spider.start()]
+
+
 @pytest.fixture
 def spider(tmp_path: Path) -> WpPostsSpider:
     return make_spider(tmp_path)
@@ -312,6 +316,39 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
     asyncio.run(first_request(spider))
     assert not part.exists() and part.with_name(part.name.removesuffix(".part")).exists()
     assert spider.sites["http://viewworld.org"].state.posts == {5: "2024-01-01T00:00:00Z"}
+
+
+def test_a_multisites_subsites_on_one_host_keep_their_own_state_and_output(tmp_path):
+    """``/en`` and ``/fr`` of one WordPress multisite are two sites: one's state (its mark, its ids, and the
+    tombstones a sweep would write from them) is never the other's."""
+    import asyncio
+
+    from viewworld.state import SiteState, StateStore
+
+    StateStore(tmp_path / "state").save(SiteState("example.org~en", api_root="https://example.org/en/wp-json/",
+                                                  mark="2024-06-01T00:00:00Z", posts={1: "2024-05-01T00:00:00Z"}))
+    spider = make_spider(tmp_path, site="https://example.org/en,https://example.org/fr")
+    asyncio.run(first_request(spider))
+    english, french = spider.sites["https://example.org/en"], spider.sites["https://example.org/fr"]
+    assert (english.key, french.key) == ("example.org~en", "example.org~fr")
+    assert (english.mode, english.state.posts) == ("incremental", {1: "2024-05-01T00:00:00Z"})
+    assert (french.mode, french.state.posts) == ("full", {})
+
+
+def test_two_addresses_of_one_site_in_one_run_crawl_it_once(tmp_path, caplog):
+    """``example.org``, given beside ``www.example.org``, redirects to it: the second of them gives up."""
+    import asyncio
+
+    spider = make_spider(tmp_path, concurrency=2, site="https://www.example.org,https://example.org")
+    homes = asyncio.run(all_first_requests(spider))
+    assert [home.url for home in homes] == ["https://www.example.org/", "https://example.org/"]
+    link = {"Link": '<https://www.example.org/wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    assert len(respond(homes[0], b"<html></html>", headers=link, response_class=HtmlResponse)) == 1
+    redirected = HtmlResponse("https://www.example.org/", body=b"<html></html>", request=homes[1], headers=link)
+    assert follow(homes[1].callback(redirected, **homes[1].cb_kwargs)) == []
+    assert spider.sites["https://example.org"].failure == "the same site as https://www.example.org (both are " \
+                                                          "www.example.org)"
+    assert spider.sites["https://www.example.org"].failure is None
 
 
 def test_an_api_root_advertised_on_another_host_is_not_trusted(spider):

@@ -23,6 +23,18 @@ class ArgumentError(ValueError):
     """A spider argument with a wrong name or value; the message is one line for the user."""
 
 
+def _refuse_one_site_given_twice(sites: tuple[str, ...]) -> None:
+    """Two URLs of one site (``http`` and ``https``, a port given that is the default) would share its
+    state, lock and output, each run of one overwriting what the other knows."""
+    from viewworld.sites import site_key
+
+    seen: dict[str, str] = {}
+    for site in sites:
+        other = seen.setdefault(site_key(site), site)
+        if other != site:
+            raise ArgumentError(f"sites {other} and {site} are one site ({site_key(site)}): expected each site once")
+
+
 @dataclass(frozen=True)
 class Argument:
     name: str
@@ -173,6 +185,7 @@ class CrawlArguments:
         if sites:
             values["sites"] = tuple(dict.fromkeys(sites))
             values["sites_given"] = True
+            _refuse_one_site_given_twice(values["sites"])
         arguments = cls(**values)
         if arguments.since and arguments.until and arguments.since > arguments.until:
             raise ArgumentError("argument since is after until: expected since <= until")

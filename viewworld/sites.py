@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -16,20 +17,29 @@ if TYPE_CHECKING:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# What a path segment keeps in a site's name; anything else becomes "_".
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
 @lru_cache(maxsize=1024)  # pure, and asked for with every post
 def site_key(url: str) -> str:
-    """The name a site's output goes under: its host, with the port when it is not the default.
+    """The name a site's output, state and records go under: its host, with ``_port`` when the port is
+    not the default, and ``~`` and each segment of its path when WordPress is not at the host's root (a
+    multisite's ``/en`` and ``/fr`` are two sites). A name is one file name: no ``/``, no ``..``.
 
     >>> site_key("https://www.viewworld.org")
     'www.viewworld.org'
     >>> site_key("http://127.0.0.1:8080/news")
-    '127.0.0.1_8080'
+    '127.0.0.1_8080~news'
+    >>> site_key("https://example.org/../world/fr-ca/%C3%A9t%C3%A9")
+    'example.org~world~fr-ca~_C3_A9t_C3_A9'
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme):
-        return f"{host}_{parts.port}"
-    return host
+        host = f"{host}_{parts.port}"
+    segments = [_UNSAFE_IN_NAME.sub("_", segment) for segment in parts.path.split("/") if segment not in ("", ".", "..")]
+    return "~".join([host, *segments])
 
 
 def _bare_host(host: str) -> str:

@@ -44,7 +44,8 @@ class ApiDiscovery:
     def parse_home(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self.sites[site_id]
         site.adopt(response.url)
-        self.sites_by_key[site.key] = site
+        if not self.known_as(site):
+            return
         advertised = api_root_from_link_headers(
             (value.decode("latin-1") for value in response.headers.getlist("Link")), response.url
         )
@@ -70,7 +71,8 @@ class ApiDiscovery:
             # A site is known by its API root's address (scheme and host), in this run and in those that
             # remember the root and skip the home page.
             site.adopt(site.api_root.url)
-            self.sites_by_key[site.key] = site
+            if not self.known_as(site):
+                return
             logger.info("%s: REST API at %s", site.url, site.api_root.url)
             yield from self.check_credentials_or_start(site)
             return
@@ -90,6 +92,16 @@ class ApiDiscovery:
             yield self.root_request(site, candidates, answers)
         else:
             self.give_up(site, "no WordPress REST API found (" + "; ".join(answers) + ")")
+
+    def known_as(self, site: Site) -> bool:
+        """Files the site under its name; False, and the site given up, when another site of this run has
+        that name: two addresses of one site (``example.org`` redirects to ``www.example.org``, given too)."""
+        other = self.sites_by_key.get(site.key)
+        if other is not None and other.origin != site.origin and other.failure is None:
+            self.give_up(site, f"the same site as {other.origin} (both are {site.key})")
+            return False
+        self.sites_by_key[site.key] = site  # a cluster worker's new claim of a site replaces the old one
+        return True
 
     def site_unreachable(self, failure: Failure) -> None:
         site = self.sites[failure.request.cb_kwargs["site_id"]]

@@ -149,7 +149,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     # 1. Lock and state ------------------------------------------------------------------------------
 
     def prepare(self, site: Site) -> bool:
-        self.sites_by_key[site.key] = site
+        if not self.known_as(site):
+            return False
         site.per_page = self.arguments.per_page
         if self.arguments.one_off:
             site.mode = ONE_OFF
@@ -173,7 +174,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             site.root_remembered = True
             # Known by its API root's address, as the run that followed the home page's redirects knew it.
             site.adopt(site.api_root.url)
-            self.sites_by_key[site.key] = site
+            if not self.known_as(site):
+                return False
         for key in site.output_keys():
             for path, records in recover_part_files(self.output_dir / key):
                 logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
