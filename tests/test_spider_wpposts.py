@@ -351,6 +351,20 @@ def test_two_addresses_of_one_site_in_one_run_crawl_it_once(tmp_path, caplog):
     assert spider.sites["https://www.example.org"].failure is None
 
 
+def test_a_site_given_at_a_path_of_another_sites_wordpress_is_crawled_once(tmp_path):
+    """``example.org/blog`` has no WordPress of its own: its home page names ``example.org``'s API root."""
+    import asyncio
+
+    spider = make_spider(tmp_path, concurrency=2, site="https://example.org,https://example.org/blog")
+    homes = asyncio.run(all_first_requests(spider))
+    link = {"Link": '<https://example.org/wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    roots = [respond(home, b"<html></html>", headers=link, response_class=HtmlResponse)[0] for home in homes]
+    assert posts_pages(respond(roots[0], INDEX))
+    assert respond(roots[1], INDEX) == []
+    assert spider.sites["https://example.org/blog"].failure == (
+        "the same site as https://example.org (both have the API root https://example.org/wp-json/)")
+
+
 def test_an_api_root_advertised_on_another_host_is_not_trusted(spider):
     import asyncio
 
@@ -498,14 +512,38 @@ def test_a_deletion_while_the_ids_are_listed_makes_no_tombstone_and_the_sweep_wa
     assert "the post count moved while the ids were listed" in caplog.text
 
 
-def test_a_listing_that_held_still_says_what_was_deleted_and_moves_the_sweep(tmp_path):
+def deletion_checks(output: list[Any]) -> list[Request]:
+    return [request for request in posts_pages(output) if request.callback.__name__ == "parse_deletion_check"]
+
+
+def test_a_listing_that_held_still_has_what_it_did_not_show_checked_then_tombstoned(tmp_path):
+    """101 is listed nowhere: it is asked for by id, does not come back, and gets its tombstone."""
     spider, listing = sweep_on_a_site_of_150(tmp_path)
     output = respond(listing, listed(range(1, 101)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
     [page_2] = listing_requests(output)
     output = respond(page_2, listed(range(102, 151)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    [check] = deletion_checks(output)
+    assert included_ids([check]) == ["101"]
+    output = respond(check, b"[]")
     assert [item.id for item in output if not isinstance(item, Request)] == [101]
     state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z")
     assert state.last_sweep == "2024-06-02T00:00:00Z" and 101 not in state.posts
+
+
+def test_a_post_pushed_off_a_listing_whose_count_did_not_move_is_not_said_deleted(tmp_path):
+    """Post 10 deleted and post 151 published between the listing's pages: the count stays at 150, page 2
+    starts at 102, and 101, still public, is listed nowhere. Asked for by id, it comes back."""
+    spider, listing = sweep_on_a_site_of_150(tmp_path)
+    output = respond(listing, listed(range(1, 101)), headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
+    [page_2] = listing_requests(output)
+    output = respond(page_2, listed(range(102, 152)), headers={"X-WP-Total": "150", "X-WP-TotalPages": "2"})
+    assert not spider.sites[SITE].listing_moved
+    [check] = deletion_checks(output)
+    assert included_ids([check]) == ["101"]
+    output = respond(check, listed([101]))
+    assert [item for item in output if not isinstance(item, Request)] == []
+    state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z")
+    assert 101 in state.posts  # (10 was listed on page 1, before it went: the next sweep finds it gone)
 
 
 def test_an_incremental_run_fetches_a_post_published_since_the_mark_but_modified_before_it(tmp_path):

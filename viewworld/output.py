@@ -58,8 +58,11 @@ class JsonLinesFile:
         self.path = path
         self.part_path = path.with_name(path.name + ".part")
         self.part_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.part_path.open("wb")
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)  # a new file: nobody else holds it
+        # Locked before it has the name recovery looks for, so that no recovery ever sees it unlocked.
+        new_path = self.part_path.with_name(self.part_path.name + ".new")
+        self._file = new_path.open("wb")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        new_path.replace(self.part_path)
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -71,10 +74,13 @@ class JsonLinesFile:
             self._file.flush()
 
     def close(self) -> Path:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self.part_path.replace(self.path)
+        """Renamed while still locked: a recovery never takes a finished file for a dead run's."""
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self.part_path.replace(self.path)
+        finally:
+            self._file.close()
         fsync_directory(self.path.parent)
         return self.path
 
@@ -88,10 +94,16 @@ def recover_part_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]
     """
     recovered = []
     for part_path in sorted(directory.glob("*.jsonl.part")):
-        with part_path.open("rb") as part:
+        try:
+            part = part_path.open("rb")
+        except FileNotFoundError:  # finished (renamed) since the listing
+            continue
+        with part:
             try:
                 fcntl.flock(part.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                if os.stat(part_path).st_ino != os.fstat(part.fileno()).st_ino:
+                    continue
+            except (BlockingIOError, FileNotFoundError):  # a live run's, or finished meanwhile
                 continue
             records, lines = [], []
             for line in part.read().split(b"\n"):

@@ -94,12 +94,18 @@ class ApiDiscovery:
             self.give_up(site, "no WordPress REST API found (" + "; ".join(answers) + ")")
 
     def known_as(self, site: Site) -> bool:
-        """Files the site under its name; False, and the site given up, when another site of this run has
-        that name: two addresses of one site (``example.org`` redirects to ``www.example.org``, given too)."""
-        other = self.sites_by_key.get(site.key)
-        if other is not None and other.origin != site.origin and other.failure is None:
-            self.give_up(site, f"the same site as {other.origin} (both are {site.key})")
-            return False
+        """Files the site under its name; False, and the site given up, when another site of this run still
+        being crawled has that name or that API root: two addresses of one site (``example.org`` redirects
+        to ``www.example.org``, given too; ``example.org/blog`` is the WordPress of ``example.org``)."""
+        root = site.api_root.url if site.api_root is not None else None
+        same_root = next((other for other in self.sites.values()
+                          if root is not None and other.api_root is not None and other.api_root.url == root
+                          and other.origin != site.origin), None)
+        for other, why in ((self.sites_by_key.get(site.key), f"both are {site.key}"),
+                           (same_root, f"both have the API root {root}")):
+            if other is not None and other.origin != site.origin and other.failure is None:
+                self.give_up(site, f"the same site as {other.origin} ({why})")
+                return False
         self.sites_by_key[site.key] = site  # a cluster worker's new claim of a site replaces the old one
         return True
 

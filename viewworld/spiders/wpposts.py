@@ -11,7 +11,9 @@ The map of the crawl, per site:
 4. hand each post to the assembler, which batches its linked resources into ``include=`` requests,
    and yield each post once everything it links to has arrived or failed;
 5. when the walk may have missed posts (the count moved under it) or a deletion sweep is due, list the
-   public ids (``_fields=id``), fetch what the walk missed and write tombstones for what is gone;
+   public ids (``_fields=id``), and in an incremental run those published since the mark (``after=``: a
+   scheduled post goes public with an old ``modified_gmt``); fetch what the walk missed, and ask by id
+   for the posts written before that no listing showed: a tombstone for each that does not come back;
 6. at the end, keep the new state: what was written, and the mark when nothing was lost.
 """
 
