@@ -42,12 +42,12 @@ def respond(request: Request, body: bytes, status: int = 200, headers: dict[str,
     return follow(request.callback(response, **request.cb_kwargs))
 
 
-async def first_request(spider: WpPostsSpider) -> Request:
-    return [request async for request in spider.start()][0]
-
-
 async def all_first_requests(spider: WpPostsSpider) -> list[Request]:
     return [request async for request in spider.start()]
+
+
+async def first_request(spider: WpPostsSpider) -> Request:
+    return (await all_first_requests(spider))[0]
 
 
 @pytest.fixture
@@ -420,10 +420,16 @@ def test_a_crawl_on_one_machine_loads_no_console_and_no_redis():
     assert loaded == []
 
 
+def listing_requests(output: list[Any]) -> list[Request]:
+    from urllib.parse import unquote
+
+    return [request for request in output
+            if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
+
+
 def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, tmp_path):
     """A deletion sweep whose listing lost a page (here a firewall's 400) cannot tell what was deleted."""
     import asyncio
-    from urllib.parse import unquote
 
     from viewworld.state import SiteState, StateStore
 
@@ -432,21 +438,13 @@ def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, t
     spider = make_spider(tmp_path, sweep="1")
     page = asyncio.run(first_request(spider))
     output = respond(page, json.dumps([seed_post]).encode(), headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
-    [listing] = [request for request in output
-                 if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
+    [listing] = listing_requests(output)
     respond(listing, b"<html><h1>400 Bad Request</h1></html>", status=400, headers={"Content-Type": "text/html"},
             response_class=HtmlResponse)
     site = spider.sites[SITE]
     assert site.listing_lost
     assert site.deleted() == []
     assert spider.crawler.stats.get_value("viewworld/pages_failed") == 1
-
-
-def listing_requests(output: list[Any]) -> list[Request]:
-    from urllib.parse import unquote
-
-    return [request for request in output
-            if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
 
 
 def included_ids(output: list[Any]) -> list[str]:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from viewworld.sites import site_key
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -26,8 +28,6 @@ class ArgumentError(ValueError):
 def _refuse_one_site_given_twice(sites: tuple[str, ...]) -> None:
     """Two URLs of one site (``http`` and ``https``, a port given that is the default) would share its
     state, lock and output, each run of one overwriting what the other knows."""
-    from viewworld.sites import site_key
-
     seen: dict[str, str] = {}
     for site in sites:
         other = seen.setdefault(site_key(site), site)

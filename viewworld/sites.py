@@ -24,8 +24,8 @@ _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
 @lru_cache(maxsize=1024)  # pure, and asked for with every post
 def site_key(url: str) -> str:
     """The name a site's output, state and records go under: its host, with ``_port`` when the port is
-    not the default, and ``~`` and each segment of its path when WordPress is not at the host's root (a
-    multisite's ``/en`` and ``/fr`` are two sites). A name is one file name: no ``/``, no ``..``.
+    not the default, and ``~`` and each segment of its path when it is given with a path (a multisite's
+    ``/en`` and ``/fr`` are two sites). A name is one file name: no ``/``, no ``..``.
 
     >>> site_key("https://www.viewworld.org")
     'www.viewworld.org'
@@ -38,7 +38,8 @@ def site_key(url: str) -> str:
     host = parts.hostname or ""
     if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}_{parts.port}"
-    segments = [_UNSAFE_IN_NAME.sub("_", segment) for segment in parts.path.split("/") if segment not in ("", ".", "..")]
+    segments = [_UNSAFE_IN_NAME.sub("_", segment) for segment in parts.path.split("/")
+                if segment not in ("", ".", "..")]
     return "~".join([host, *segments])
 
 
@@ -149,6 +150,12 @@ class Site:
     def in_scope(self, url: str) -> bool:
         return same_site(self.url, url)
 
+    def use_root(self, root: ApiRoot) -> None:
+        """Takes ``root`` as its API root, and the root's scheme and host as its own: a site is known by
+        that address in every run, those that remember the root and skip the home page too."""
+        self.api_root = root
+        self.adopt(root.url)
+
     def adopt(self, final_url: str) -> None:
         """Takes the scheme and host the home page redirected to (http to https, ``www.`` added or
         dropped); the path stays, since a redirect to ``/en/`` does not move the API."""
@@ -199,11 +206,12 @@ class Site:
         sign: some plugins hide posts WordPress counts.)"""
         return any(len(totals) > 1 for totals in self.listings.values())
 
-    def missing_from_walk(self) -> list[int]:
-        """Listed posts the walk did not show (page shifts), or that changed since it showed them."""
+    def missing_from_walk(self, among: dict[int, str | None] | None = None) -> list[int]:
+        """Listed posts (``among`` them, if given) the walk did not show (page shifts), or that changed
+        since it showed them."""
         assert self.listed is not None
         known = self.state.posts if self.state is not None else {}
-        return [post_id for post_id, modified in self.listed.items()
+        return [post_id for post_id, modified in (self.listed if among is None else among).items()
                 if post_id not in self.post_ids and (modified is None or known.get(post_id) != modified)]
 
     def deleted(self) -> list[int]:

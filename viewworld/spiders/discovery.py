@@ -67,10 +67,7 @@ class ApiDiscovery:
         except ValueError:
             index = None
         if is_api_index(index):
-            site.api_root = ApiRoot.from_url(response.url)
-            # A site is known by its API root's address (scheme and host), in this run and in those that
-            # remember the root and skip the home page.
-            site.adopt(site.api_root.url)
+            site.use_root(ApiRoot.from_url(response.url))
             if not self.known_as(site):
                 return
             logger.info("%s: REST API at %s", site.url, site.api_root.url)

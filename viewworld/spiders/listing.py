@@ -100,12 +100,17 @@ class IdListing:
             yield from self.listing_done(site)
 
     def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        site = self.listing_request_lost(failure, "id listing")
+        if site.listing_in_flight == 0:
+            yield from self.listing_done(site)
+
+    def listing_request_lost(self, failure: Failure, what: str) -> Site:
+        """Counts a listing's or deletion check's request that got no answer: the listing cannot tell."""
         site = self.sites[failure.request.cb_kwargs["site_id"]]
         site.listing_in_flight -= 1
         site.listing_lost = True
-        self.page_lost(site, failure.request.url, f"id listing: {describe_failure(failure)}")
-        if site.listing_in_flight == 0:
-            yield from self.listing_done(site)
+        self.page_lost(site, failure.request.url, f"{what}: {describe_failure(failure)}")
+        return site
 
     def listing_done(self, site: Site) -> Iterator[Any]:
         if site.listing_moved:
@@ -153,13 +158,10 @@ class IdListing:
             if post_id not in public:
                 site.tombstones.append(post_id)
                 yield Tombstone(site.key, post_id, True, now)
-        if changed := [post_id for post_id in site.missing_from_walk() if post_id in public]:
+        if changed := site.missing_from_walk(among=public):
             yield self.posts_request(site, 0, include=changed)
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 
     def deletion_check_failed(self, failure: Failure) -> Iterator[Any]:
-        site = self.sites[failure.request.cb_kwargs["site_id"]]
-        site.listing_in_flight -= 1
-        site.listing_lost = True
-        self.page_lost(site, failure.request.url, f"deletion check: {describe_failure(failure)}")
+        self.listing_request_lost(failure, "deletion check")
         return iter(())

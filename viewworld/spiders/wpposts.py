@@ -172,10 +172,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             self.give_up(site, str(error), stat="viewworld/state_damaged")
             return False
         if site.state.api_root:
-            site.api_root = ApiRoot.from_url(site.state.api_root)
+            site.use_root(ApiRoot.from_url(site.state.api_root))
             site.root_remembered = True
-            # Known by its API root's address, as the run that followed the home page's redirects knew it.
-            site.adopt(site.api_root.url)
             if not self.known_as(site):
                 return False
         for key in site.output_keys():
