@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, JsonResponse, TextResponse
+from scrapy.pqueues import ScrapyPriorityQueue
+from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 
 from viewworld import settings as project_settings
@@ -137,6 +139,27 @@ def test_a_full_crawl_asks_for_as_many_pages_as_it_may_at_once_and_then_for_the_
     assert page_numbers([first, *ahead]) == ["1", "2", "3", "4"]
     output = respond(first, page_body(seed_post, range(1, 101)), headers={"X-WP-Total": "550", "X-WP-TotalPages": "6"})
     assert page_numbers(output) == ["5", "6"]
+
+
+def test_scrapys_queue_hands_out_the_first_pages_in_page_order(seed_post, tmp_path):
+    """Scrapy's queue of a site is last in, first out among requests of one priority: pages 1-16 asked
+    for together went to the site 16 first and page 1 last, and a server with fewer workers than that
+    answered page 1, which tells how many pages there are, after all the others. Until then the walk
+    could ask for nothing more."""
+    spider = make_spider(tmp_path, concurrency=16)
+    settings = spider.crawler.settings
+    queue = ScrapyPriorityQueue.from_crawler(spider.crawler, load_object(settings["SCHEDULER_MEMORY_QUEUE"]), key="")
+    first, *ahead = discover_all(spider)
+    for request in [first, *ahead]:
+        queue.push(request)
+    output = respond(queue.pop(), page_body(seed_post, range(1, 101)),
+                     headers={"X-WP-Total": "5000", "X-WP-TotalPages": "50"})
+    for request in output:
+        queue.push(request)
+    handed_out = [queue.pop() for _ in range(len(queue))]
+    batches = [request for request in handed_out if "include=" in request.url]
+    assert batches and handed_out[: len(batches)] == batches  # what page 1's posts wait for goes first
+    assert page_numbers(handed_out[len(batches):]) == [str(number) for number in range(2, 19)]  # 17 in flight
 
 
 def test_the_walk_keeps_one_page_more_than_the_concurrency_in_flight(seed_post, tmp_path):
