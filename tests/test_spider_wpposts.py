@@ -10,6 +10,7 @@ import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, JsonResponse, TextResponse
 from scrapy.pqueues import ScrapyPriorityQueue
+from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 
@@ -142,17 +143,21 @@ def test_a_full_crawl_asks_for_as_many_pages_as_it_may_at_once_and_then_for_the_
 
 
 def test_scrapys_queue_hands_out_the_first_pages_in_page_order(seed_post, tmp_path):
-    """Scrapy's queue of a site is last in, first out among requests of one priority: pages 1-16 asked
-    for together went to the site 16 first and page 1 last, and a server with fewer workers than that
-    answered page 1, which tells how many pages there are, after all the others. Until then the walk
-    could ask for nothing more."""
+    """Scrapy's default queue of a site is last in, first out among requests of one priority: pages 1-16
+    asked for together went to the site 16 first and page 1 last, and a server with fewer workers than
+    that answered page 1, which tells how many pages there are, after all the others. Until then the walk
+    could ask for nothing more. The project's queue (SCHEDULER_MEMORY_QUEUE) is first in, first out."""
     spider = make_spider(tmp_path, concurrency=16)
-    settings = spider.crawler.settings
-    queue = ScrapyPriorityQueue.from_crawler(spider.crawler, load_object(settings["SCHEDULER_MEMORY_QUEUE"]), key="")
+    settings = Settings()
+    settings.setmodule(project_settings)  # Scrapy's defaults, then the project's
+    queue_class = load_object(settings["SCHEDULER_MEMORY_QUEUE"])
+    queue = ScrapyPriorityQueue.from_crawler(spider.crawler, queue_class, key="")
     first, *ahead = discover_all(spider)
     for request in [first, *ahead]:
         queue.push(request)
-    output = respond(queue.pop(), page_body(seed_post, range(1, 101)),
+    page_one = queue.pop()
+    assert page_numbers([page_one]) == ["1"]
+    output = respond(page_one, page_body(seed_post, range(1, 101)),
                      headers={"X-WP-Total": "5000", "X-WP-TotalPages": "50"})
     for request in output:
         queue.push(request)

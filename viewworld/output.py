@@ -33,9 +33,9 @@ def run_stamp(moment: datetime | None = None) -> str:
 
 
 FLUSH_EVERY = 32
-# Room for FLUSH_EVERY lines of 4 KB: with io's default 8 KB buffer, lines of 4 KB took a write() a post. Each
-# site of a run has its file open until the end: a run of 500 sites holds 500 buffers.
-BUFFER_BYTES = 128 * 1024
+# With io's default 8 KB buffer, lines of 4 KB took a write() a post; 32 KB takes one for 8. Each site of a run
+# (and each site a cluster worker has claimed) keeps its file, and its buffer, until the run ends.
+BUFFER_BYTES = 32 * 1024
 
 
 def json_line(record: dict[str, Any]) -> bytes:

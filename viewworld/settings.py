@@ -23,6 +23,11 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # Scrapy's downloader, but a site gets no more than CONCURRENT_REQUESTS_PER_DOMAIN requests at a time when requests
 # go without delay (Scrapy 2.19's went over it: viewworld/downloader.py).
 DOWNLOADER = "viewworld.downloader.Downloader"
+# First in, first out among requests of one priority (Scrapy's default is last in, first out): the posts pages
+# asked for with page 1 went out last page first, and page 1, which tells how many pages there are, came back
+# after all of them on a server with fewer workers than requests at once, while the walk waited for it. A cluster
+# worker's queue (viewworld/cluster_scheduler.py) is first in, first out too.
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 # Robustness: retry what may pass (5xx, 429, timeouts), wait as long as Retry-After says (at most
 # RETRY_AFTER_MAX seconds), and cap what a hostile site can send.

@@ -239,11 +239,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             params["_fields"] = site.posts_fields
         site.pages_in_flight += 1
         site.pages_requested = max(site.pages_requested, page)
-        # In page order: Scrapy's queue is last in, first out within a priority, and page 1, asked for with
-        # the pages ahead, would reach the site last, while the walk waits for it to tell how many there are.
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_posts_page,
-                            self.posts_page_failed, priority=-page,
-                            cb_kwargs={"page": page, "per_page": site.per_page, "lean": lean})
+                            self.posts_page_failed, cb_kwargs={"page": page, "per_page": site.per_page, "lean": lean})
 
     def parse_posts_page(self, response: Response, site_id: str, page: int, per_page: int,
                          lean: bool) -> Iterator[Any]:
