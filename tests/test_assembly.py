@@ -223,6 +223,27 @@ def test_only_the_newest_images_are_kept_so_memory_stays_flat(site, seed_post, m
     assert batch.ids == (101,)
 
 
+def test_a_post_whose_links_point_at_another_site_of_the_run_leaves_that_sites_images_kept(site, seed_post,
+                                                                                             monkeypatch):
+    """A post of one site whose links name another site of the same run (outside its own) pinned nothing, and
+    must release nothing: it released the other site's pins, whose images could then be forgotten while that
+    site's posts still waited for them."""
+    monkeypatch.setattr("viewworld.assembly.MEDIA_KEPT", 0)  # every image not pinned is forgotten at once
+    other = Site("https://www.other-news.org")
+    assembler = PostAssembler()
+    add(assembler, site, variant(seed_post, 1, 1137, [8]))
+    add(assembler, other, variant(seed_post, 2, 1137, [8]))  # its links are viewworld's: not followed
+    [elsewhere] = assembler.ready()
+    assert elsewhere.featured_media is None and elsewhere.errors
+    batches = sorted(assembler.batches(flush=True), key=lambda batch: "media" not in batch.url)
+    for batch in batches:  # the image first: the post then waits for its author and category
+        resource = {"media": MEDIA, "users": USER, "categories": CATEGORY}[batch.collection[1].rsplit("/", 1)[1]]
+        assembler.resolve(batch, [resource])
+    [post] = assembler.ready()
+    assert post.featured_media is not None and post.featured_media["id"] == 1137
+    assert post.errors == []
+
+
 def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):
     del seed_post["_links"]
     seed_post["yoast_head_json"] = {"og_locale": "pt_BR"}

@@ -234,7 +234,7 @@ class PostAssembler:
         post = pending.post
         for link in pending.links:
             values = self._link_values(pending, link)
-            if link.collection in self._collections:
+            if link.collection is not None and pending.site.in_scope(link.collection[0].base):  # pinned by add
                 pinned = self._collections[link.collection].pinned
                 for resource_id in link.ids:  # Counter.subtract and a second pass cost 5% of assembling
                     if (count := pinned[resource_id] - 1) > 0:
