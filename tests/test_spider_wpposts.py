@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from scrapy import Request
@@ -449,10 +450,8 @@ def test_a_crawl_on_one_machine_loads_no_console_and_no_redis():
 
 
 def listing_requests(output: list[Any]) -> list[Request]:
-    from urllib.parse import unquote
-
-    return [request for request in output
-            if isinstance(request, Request) and "_fields=id,modified_gmt" in unquote(request.url)]
+    """The id listing's requests among a callback's output."""
+    return [request for request in posts_pages(output) if request.callback.__name__ == "parse_listing"]
 
 
 def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, tmp_path):
@@ -477,8 +476,6 @@ def test_a_listing_page_lost_to_an_error_answer_makes_no_tombstones(seed_post, t
 
 def included_ids(output: list[Any]) -> list[str]:
     """The ids of the posts asked for by ``include=`` among a callback's output."""
-    from urllib.parse import parse_qs, urlsplit
-
     return [parse_qs(urlsplit(request.url).query)["include"][0] for request in posts_pages(output)
             if "include=" in request.url]
 
@@ -539,6 +536,7 @@ def test_a_deletion_while_the_ids_are_listed_makes_no_tombstone_and_the_sweep_wa
 
 
 def deletion_checks(output: list[Any]) -> list[Request]:
+    """The deletion check's requests (posts asked for by id) among a callback's output."""
     return [request for request in posts_pages(output) if request.callback.__name__ == "parse_deletion_check"]
 
 
@@ -577,7 +575,6 @@ def test_an_incremental_run_fetches_a_post_published_since_the_mark_but_modified
     it, the listing of ids published since the mark (less the overlap) does not."""
     import asyncio
     from datetime import UTC, datetime
-    from urllib.parse import parse_qs, unquote, urlsplit
 
     from viewworld.state import SiteState, StateStore, utc_text
 

@@ -99,7 +99,7 @@ class PostAssembler:
         """Registers a post and what it links to; ``revisions_url`` when its revisions are to be fetched."""
         pending = _Pending(post, site, links)
         for link in links:
-            if link.collection is None or not site.in_scope(link.collection[0].base):
+            if not _followed(site, link):
                 continue
             collection = self._collection(link.collection, link.field, site)
             collection.pinned.update(link.ids)
@@ -233,8 +233,9 @@ class PostAssembler:
     def _finish(self, pending: _Pending) -> None:
         post = pending.post
         for link in pending.links:
-            values = self._link_values(pending, link)
-            if link.collection is not None and pending.site.in_scope(link.collection[0].base):  # pinned by add
+            followed = _followed(pending.site, link)
+            values = self._link_values(pending, link, followed)
+            if followed:  # add pinned its ids
                 pinned = self._collections[link.collection].pinned
                 for resource_id in link.ids:  # Counter.subtract and a second pass cost 5% of assembling
                     if (count := pinned[resource_id] - 1) > 0:
@@ -254,9 +255,9 @@ class PostAssembler:
         post.revisions["items"] = pending.revisions
         self._ready.append(post)
 
-    def _link_values(self, pending: _Pending, link: Link) -> list[dict[str, Any]]:
+    def _link_values(self, pending: _Pending, link: Link, followed: bool) -> list[dict[str, Any]]:
         post = pending.post
-        if link.collection is not None and not pending.site.in_scope(link.collection[0].base):
+        if link.collection is not None and not followed:
             post.add_error(link.field, link.href, "the link points outside the site; not followed")
             return []
         if link.collection is None:
@@ -276,6 +277,12 @@ class PostAssembler:
                 reason = collection.closed or collection.failed.get(resource_id, "not fetched")
                 post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}")
         return values
+
+
+def _followed(site: Site, link: Link) -> bool:
+    """Whether the assembler fetches, and pins while posts wait, what ``link`` names: a collection of the
+    site's own API."""
+    return link.collection is not None and site.in_scope(link.collection[0].base)
 
 
 def _forget_oldest(entries: dict[int, Any], pinned: Counter[int], keep: int) -> None:
