@@ -171,6 +171,10 @@ class Site:
             return {"orderby": "modified", "order": "asc"}
         return {"orderby": "id", "order": "desc"}
 
+    def posts_by_id(self, ids: list[int]) -> dict[str, object]:
+        """The query of a posts request for ``ids`` (at most ``per_page`` of them), whatever their order."""
+        return {"include": ",".join(map(str, ids)), "per_page": self.per_page, "orderby": "id"}
+
     def accept(self, post_id: int, modified_gmt: str | None, max_posts: int | None) -> bool:
         """Whether a listed post is to be assembled and written: once per run, and only when its
         ``modified_gmt`` differs from the version written before (by an earlier run, or by a dead run

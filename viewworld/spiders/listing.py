@@ -137,8 +137,7 @@ class IdListing:
         for start in range(0, len(candidates), site.per_page):
             ids = candidates[start:start + site.per_page]
             assert site.api_root is not None
-            params = {"include": ",".join(map(str, ids)), "per_page": site.per_page, "orderby": "id",
-                      "_fields": "id,modified_gmt"}
+            params = {**site.posts_by_id(ids), "_fields": "id,modified_gmt"}
             site.listing_in_flight += 1
             yield self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_deletion_check,
                                self.deletion_check_failed, cb_kwargs={"ids": ids})

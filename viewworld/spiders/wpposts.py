@@ -230,10 +230,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def posts_request(self, site: Site, page: int, include: list[int] | None = None) -> Request:
         """Posts page ``page`` of the walk, or (page 0) the posts of ``include``."""
         assert site.api_root is not None
-        params: dict[str, object] = {"per_page": site.per_page, "page": page, **site.posts_order(),
-                                     **self.posts_filter(site)}
         if include is not None:
-            params = {"include": ",".join(map(str, include)), "per_page": site.per_page, "orderby": "id"}
+            params = site.posts_by_id(include)
+        else:
+            params = {"per_page": site.per_page, "page": page, **site.posts_order(), **self.posts_filter(site)}
         lean = bool(self.only_needed_fields and site.posts_fields)
         if lean:
             params["_fields"] = site.posts_fields
