@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,9 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from scrapy_redis.queue import PriorityQueue
 
 from tests.crawling import assert_valid_records, crawl, records_of, start_crawl
+from tests.test_cron import edit_posts
 from tests.wordpress.processes import free_port
+from viewworld.sites import Site
+from viewworld.spiders.wpposts import WpPostsSpider
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -138,6 +143,59 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
         assert_valid_records(records)
         seen.setdefault(path.parent.name, set()).update(record["id"] for record in records)
     assert seen == expected_ids(wordpress_sites)
+
+
+def enqueue_claim(redis_url: str, site_url: str) -> None:
+    """What a crawl given ``site=`` with ``REDIS_URL`` queues (``-a site``), without a worker of its own."""
+    spider = WpPostsSpider(site=site_url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        PriorityQueue(client, spider, "viewworld:%(spider)s:sites").push(spider.claim_request(site_url))
+    finally:
+        client.close()
+
+
+def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_claim(fresh_site, redis_url, tmp_path):
+    """A worker that runs for long (it waits for more claims) ends each site when it is done with it, not when it
+    exits: its file completed, its state saved, its lock and in-flight entry released. A second claim of the site
+    (the next hour's) is crawled, incrementally, into a file of its own."""
+    key = Site(fresh_site.url).state_key
+    worker = start_worker(tmp_path, redis_url, "worker", f"site={fresh_site.url}",
+                          settings={"MAX_IDLE_TIME_BEFORE_CLOSE": "8"})
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 90
+        while not (first_files := completed_records(tmp_path)) and time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker ended before its site's file was completed"
+            time.sleep(0.05)
+        assert "Closing spider" not in (tmp_path / "worker.log").read_text(encoding="utf-8"), \
+            "the file was completed only when the worker ended"
+        [(first_path, first_records)] = first_files.items()
+        assert sorted(record["id"] for record in first_records) == sorted(
+            post["id"] for post in fresh_site.truth()["posts"])
+        state = json.loads(client.get(f"viewworld:state:{key}"))
+        assert state["mark"] and len(state["posts"]) == len(first_records)
+        assert not client.exists(f"viewworld:lock:{key}")
+        assert client.hgetall("viewworld:inflight") == {}
+
+        changed = first_records[0]["id"]
+        edit_posts(fresh_site, [changed])
+        enqueue_claim(redis_url, fresh_site.url)
+        assert wait_all([worker]) == [0]
+        assert not client.exists(f"viewworld:lock:{key}")
+    finally:
+        client.close()
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+    files = completed_records(tmp_path)
+    assert files.pop(first_path) == first_records, "the first claim's file stays as it was"
+    [second_records] = files.values()
+    assert [record["id"] for record in second_records] == [changed]
+    log = (tmp_path / "worker.log").read_text(encoding="utf-8")
+    assert log.count(": full crawl") == 1
+    assert log.count(": incremental crawl") == 1
 
 
 @pytest.mark.parametrize(("url", "code", "said"), [

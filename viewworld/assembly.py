@@ -183,6 +183,13 @@ class PostAssembler:
                 for (root, route), collection in self._collections.items()
                 if collection.site is site and collection.field != "featured_media" and collection.resolved}
 
+    def forget(self, site: Site) -> None:
+        """Drops what is kept of a site that is done (its collections; no post of it waits)."""
+        assert not self.waiting_by_site[site.origin]
+        for key in [key for key, collection in self._collections.items() if collection.site is site]:
+            del self._collections[key]
+        del self.waiting_by_site[site.origin]
+
     # Output -----------------------------------------------------------------------------------------
 
     def batches(self, flush: bool = False, flush_site: Site | None = None) -> list[Batch]:

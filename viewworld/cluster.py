@@ -12,7 +12,8 @@ What scrapy-redis lacks, built here on Redis primitives:
 
 - **claims and in-flight recovery**: claiming a site takes its lock (``SET NX`` with a TTL) and
   records ``site -> worker`` in a hash; every worker heartbeats; the sites of a worker whose heartbeat
-  stopped (SIGKILL, a dead machine) go back to the queue;
+  stopped (SIGKILL, a dead machine) go back to the queue; a site the worker is done with is handed back
+  at once (its output completed, its state saved, its entry and lock released), not when the worker exits;
 - **the shared idle condition**: a worker closes only once the queue has been empty, no worker has had
   work in flight and no dead worker's site is unrecovered, for ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds
   (scrapy-redis' own counts idle time per worker, and closes a worker while others are mid-crawl);
@@ -35,6 +36,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationW
 from scrapy.utils.asyncio import create_looping_call
 
 from viewworld.credentials import credentials_for_sites
+from viewworld.signals import site_finished
 from viewworld.sites import LOCKED, Site
 from viewworld.state import SiteLocked, SiteState
 
@@ -135,12 +137,16 @@ class RedisStateStore:
         for site in self.locked:
             self.server.pexpire(f"{PREFIX}:lock:{site}", LOCK_TTL_MS)
 
-    def unlock_all(self) -> None:
-        for site in self.locked:
+    def unlock(self, site: str) -> None:
+        if site in self.locked:
             key = f"{PREFIX}:lock:{site}"
             if self.server.get(key) == self.worker.encode():
                 self.server.delete(key)
-        self.locked.clear()
+            self.locked.discard(site)
+
+    def unlock_all(self) -> None:
+        for site in list(self.locked):
+            self.unlock(site)
 
 
 class ClusterCoordinator:
@@ -179,6 +185,7 @@ class ClusterCoordinator:
         self.task.start(HEARTBEAT_SECONDS, now=False)
 
     def heartbeat(self) -> None:
+        self.spider.hand_back_finished_sites()
         # An idle engine asks its scheduler only every few seconds: claim queued sites now.
         for request in self.spider.cluster_scheduler.claim_sites():
             self.crawler.engine.crawl(request)
@@ -192,10 +199,16 @@ class ClusterCoordinator:
         return bool(self.crawler.engine.downloader.active or self.spider.active_sites())
 
     def claimed(self, site: str) -> None:
-        """Records that this worker crawls ``site`` until it closes (a dead worker's entries are
+        """Records that this worker crawls ``site`` until it is done with it (a dead worker's entries are
         put back in the queue), and says at once that it is busy."""
         self.server.hset(f"{PREFIX}:inflight", site, self.worker)
         self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": True}))
+
+    def released(self, site: str) -> None:
+        """This worker is done with ``site``: it is no longer its to recover should the worker die. Called while
+        the worker still holds the site's lock, so that no other worker can have claimed it meanwhile."""
+        if self.server.hget(f"{PREFIX}:inflight", site) == self.worker.encode():
+            self.server.hdel(f"{PREFIX}:inflight", site)
 
     def recover_dead_workers(self) -> int:
         """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many."""
@@ -217,8 +230,7 @@ class ClusterCoordinator:
         return recovered
 
     def cluster_idle(self) -> bool:
-        """No site queued, no dead worker's site unrecovered, no live worker with work in flight.
-        (Live workers keep their sites' in-flight entries until they close, finished or not.)"""
+        """No site queued, no dead worker's site unrecovered, no live worker with work in flight."""
         if self.recover_dead_workers():
             return False
         if self.server.zcard(f"{PREFIX}:{self.spider.name}:sites"):
@@ -241,7 +253,7 @@ class ClusterCoordinator:
         if self.task is not None and self.task.running:
             self.task.stop()
         for site in self.spider.claimed_sites():
-            self.server.hdel(f"{PREFIX}:inflight", site)
+            self.released(site)
         self.server.hdel(f"{PREFIX}:workers", self.worker)
 
 
@@ -250,11 +262,15 @@ class ClusterClaims:
     claims of sites taken from the shared queue."""
 
     sites: dict[str, Site]
+    sites_by_key: dict[str, Site]
+    handed_back: dict[str, Site]
     crawler: Any
     assembler: Any
+    store: Any
     coordinator: ClusterCoordinator
     prepare: Any
     first_requests: Any
+    end_site: Any
     parse_home: Any
 
     def claim_request(self, origin: str) -> Request:
@@ -273,6 +289,37 @@ class ClusterClaims:
             return []
         self.coordinator.claimed(origin)
         return list(self.first_requests(site))
+
+    def hand_back_finished_sites(self) -> None:
+        """Ends each site this worker is done with as soon as it is, not when the worker exits: the site's
+        output is completed and its state saved, then its in-flight entry and its lock are released and the
+        worker forgets it (its ids, its open file). A worker that runs for days so keeps few files open, loses
+        no finished site when it dies, and crawls every later claim of a site (the next hour's)."""
+        if self.crawler.stats.get_value("viewworld/output_failed"):
+            return  # the crawl is stopping: what can be kept is kept when it closes
+        for site in [site for site in self.sites.values() if self.site_done(site)]:
+            if site.failure != LOCKED:  # a locked site is another worker's: nothing of it is this worker's
+                if site.failure is None:
+                    self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
+                    self.end_site(site, ended=True)
+                self.coordinator.released(site.origin)
+                self.store.unlock(site.state_key)
+                self.handed_back[site.origin] = site
+            self.forget(site)
+
+    def site_done(self, site: Site) -> bool:
+        """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
+        over (the listing of ids begun, or the site given up)."""
+        return not (site.pages_in_flight or site.listing_in_flight or site.items_pending
+                    or self.assembler.waiting_by_site[site.origin]) and (
+            site.failure is not None or site.listed is not None)
+
+    def forget(self, site: Site) -> None:
+        del self.sites[site.origin]
+        if self.sites_by_key.get(site.key) is site:
+            del self.sites_by_key[site.key]
+        self.assembler.forget(site)
+        site.forget_posts()
 
     def claimed_sites(self) -> list[str]:
         return [origin for origin, site in self.sites.items() if site.failure != LOCKED]

@@ -16,6 +16,7 @@ from viewworld.cleaning import clean_content, html_to_text, inline_text, normali
 from viewworld.items import Post
 from viewworld.markdown import html_to_markdown
 from viewworld.output import JsonLinesFile, new_run_id, run_stamp
+from viewworld.signals import site_finished
 from viewworld.stats import take_item_count
 from viewworld.text import reading_time_minutes
 
@@ -76,7 +77,9 @@ def as_record(item: Any) -> dict[str, Any]:
 
 
 class JsonLinesPipeline:
-    """Writes each site's items to ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl``.
+    """Writes each site's items to ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl``, completed when the
+    crawl ends, or as soon as the site is done (``viewworld.signals.site_finished``). A site crawled again in the
+    same process (a cluster worker's next claim of it) gets a file of its own, with a time and id of its own.
 
     When the output cannot be written (the directory cannot be made, the disk is full), the crawl
     stops at once: nothing more is fetched that could not be kept, and the run exits 5.
@@ -91,13 +94,17 @@ class JsonLinesPipeline:
         self.output_dir = output_dir
         self.run = f"{run_stamp()}-{new_run_id()}"
         self.files: dict[str, JsonLinesFile] = {}
+        self.completed: set[str] = set()
+        """Sites whose file this run has completed already."""
         self.failed = False
         self.item_written: Callable[[Any], None] | None = None
         self.counts_items = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> JsonLinesPipeline:
-        return cls(crawler, Path(crawler.settings["OUTPUT_DIR"]))
+        pipeline = cls(crawler, Path(crawler.settings["OUTPUT_DIR"]))
+        crawler.signals.connect(pipeline.site_finished, signal=site_finished)
+        return pipeline
 
     @property
     def stats(self) -> StatsCollector:
@@ -121,7 +128,8 @@ class JsonLinesPipeline:
         try:
             output = self.files.get(site)
             if output is None:
-                output = self.files[site] = JsonLinesFile(self.output_dir / site / f"posts-{self.run}.jsonl")
+                run = f"{run_stamp()}-{new_run_id()}" if site in self.completed else self.run
+                output = self.files[site] = JsonLinesFile(self.output_dir / site / f"posts-{run}.jsonl")
             output.write(record)
         except OSError as error:
             self.output_failed(self.output_dir / site, error)
@@ -134,11 +142,20 @@ class JsonLinesPipeline:
         return item
 
     def close_spider(self) -> None:
-        for site, output in self.files.items():
-            try:
-                self.stats.set_value(f"sites/{site}/output", str(output.close()))
-            except OSError as error:
-                self.output_failed(output.part_path, error)
+        for site in list(self.files):
+            self.complete(site)
+
+    def site_finished(self, site_key: str) -> None:
+        if site_key in self.files and not self.failed:
+            self.complete(site_key)
+
+    def complete(self, site: str) -> None:
+        output = self.files.pop(site)
+        self.completed.add(site)
+        try:
+            self.stats.set_value(f"sites/{site}/output", str(output.close()))
+        except OSError as error:
+            self.output_failed(output.part_path, error)
 
     def output_failed(self, path: Path, error: OSError) -> None:
         if not self.failed:

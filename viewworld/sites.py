@@ -123,6 +123,8 @@ class Site:
     """Per listing asked for (``all``, ``walk``, ``published``): the ``X-WP-Total`` its pages told."""
     written: dict[int, str] = field(default_factory=dict)
     tombstones: list[int] = field(default_factory=list)
+    items_pending: int = 0
+    """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None
     """Why the site could not be crawled at all, in one line; None while it can."""
 
@@ -225,6 +227,13 @@ class Site:
         return sorted(set(self.state.posts) - set(self.listed) - self.post_ids)
 
     # After the run ----------------------------------------------------------------------------------
+
+    def forget_posts(self) -> None:
+        """Drops the ids and the state the crawl of the site needed once it is over (a cluster worker that
+        crawls thousands of sites keeps only what its summary says of each)."""
+        self.state, self.listed = None, None
+        self.post_ids, self.written, self.tombstones = set(), {}, []
+        self.totals, self.listings = set(), {}
 
     @property
     def complete(self) -> bool:

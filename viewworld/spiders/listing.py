@@ -156,6 +156,7 @@ class IdListing:
         for post_id in ids:
             if post_id not in public:
                 site.tombstones.append(post_id)
+                site.items_pending += 1
                 yield Tombstone(site.key, post_id, True, now)
         if changed := site.missing_from_walk(among=public):
             yield self.posts_request(site, 0, include=changed)

@@ -90,6 +90,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         credentials = credentials_for_sites(self.arguments.sites)
         self.sites = {url: Site(url, credentials=credentials.get(url)) for url in self.arguments.sites}
         self.sites_by_key: dict[str, Site] = {}
+        self.handed_back: dict[str, Site] = {}
+        """Sites a cluster worker is done with and has forgotten (see ``ClusterClaims``), for the summary."""
         self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
@@ -127,6 +129,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.item_lost, signal=signals.item_dropped)
+        crawler.signals.connect(spider.item_lost, signal=signals.item_error)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -398,7 +402,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             yield self.request(self.sites[batch.site], batch.url, self.parse_batch, self.batch_failed,
                                priority=BATCH_PRIORITY,
                                cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
-        yield from self.assembler.ready()
+        ready = self.assembler.ready()
+        for post in ready:
+            if (site := self.sites_by_key.get(post.site)) is not None:
+                site.items_pending += 1
+        yield from ready
 
     def parse_batch(self, response: Response, site_id: str, batch: Batch) -> Iterator[Any]:
         if response.status == 200:
@@ -444,41 +452,52 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def item_written(self, item: Any) -> None:
         """Called by JsonLinesPipeline once the item's line is written."""
-        if isinstance(item, Post):
-            site = self.sites_by_key.get(item.site)
-            if site is not None and item.modified_gmt:
+        site = self.sites_by_key.get(item.site)
+        if site is not None:
+            site.items_pending -= 1
+            if isinstance(item, Post) and item.modified_gmt:
                 site.written[item.id] = item.modified_gmt
 
+    def item_lost(self, item: Any, **_: Any) -> None:
+        """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): not pending."""
+        site = self.sites_by_key.get(getattr(item, "site", None))
+        if site is not None:
+            site.items_pending -= 1
+
     def closed(self, reason: str) -> None:
-        stats = self.crawler.stats
-        output_failed = bool(stats.get_value("viewworld/output_failed"))
-        finished = reason == "finished" and not output_failed
         for site in self.sites.values():
-            if site.failure is not None:
-                continue
-            if finished and (site.pages_in_flight or site.listing_in_flight):
-                logger.error("%s: the walk did not end: %d posts pages and %d id listing pages never answered "
-                             "(dropped by a middleware?); the mark stays where it was", site.url,
-                             site.pages_in_flight, site.listing_in_flight)
-            seen = len(site.post_ids)
-            logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
-                        "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
-                        site.total)
-            if seen == 0 and site.mode == FULL and reason == "finished":
-                logger.error("%s: the API listed no post at all", site.url)
-                stats.inc_value("viewworld/sites_empty")
-            if site.mode != ONE_OFF:
-                state = site.next_state(finished, utc_now(), written_kept=not output_failed)
-                state.resources = self.assembler.known_resources(site)
-                try:
-                    self.store.save(state)
-                except self.store.save_errors as error:
-                    logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
-                                 "one did", site.url, self.store.location, getattr(error, "strerror", None) or error)
-                    stats.set_value("viewworld/state_unsaved", True)
+            if site.failure is None:
+                self.end_site(site, ended=reason == "finished")
         self.store.unlock_all()
         if self.assembler.waiting_posts:
             logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)
+
+    def end_site(self, site: Site, ended: bool) -> None:
+        """Says what the run did for ``site`` and keeps its new state (``ended``: the crawl of the site ran to
+        its end, when the crawl closed as finished, or when a cluster worker hands the site back)."""
+        stats = self.crawler.stats
+        output_failed = bool(stats.get_value("viewworld/output_failed"))
+        finished = ended and not output_failed
+        if finished and (site.pages_in_flight or site.listing_in_flight):
+            logger.error("%s: the walk did not end: %d posts pages and %d id listing pages never answered "
+                         "(dropped by a middleware?); the mark stays where it was", site.url,
+                         site.pages_in_flight, site.listing_in_flight)
+        seen = len(site.post_ids)
+        logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
+                    "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
+                    site.total)
+        if seen == 0 and site.mode == FULL and ended:
+            logger.error("%s: the API listed no post at all", site.url)
+            stats.inc_value("viewworld/sites_empty")
+        if site.mode != ONE_OFF:
+            state = site.next_state(finished, utc_now(), written_kept=not output_failed)
+            state.resources = self.assembler.known_resources(site)
+            try:
+                self.store.save(state)
+            except self.store.save_errors as error:
+                logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
+                             "one did", site.url, self.store.location, getattr(error, "strerror", None) or error)
+                stats.set_value("viewworld/state_unsaved", True)
 
     # Plumbing ---------------------------------------------------------------------------------------
 
