@@ -179,6 +179,22 @@ def test_revisions_are_fetched_per_post_and_kept_as_items(site, seed_post):
                                         "title": "US &amp; Russia", "content_text": "<p>Text</p>"}]
 
 
+def test_posts_of_two_sites_with_the_same_id_each_wait_for_their_own_revisions(site, seed_post):
+    del seed_post["_links"]
+    other = Site("https://www.other-news.org")
+    assembler = PostAssembler()
+    add(assembler, site, seed_post, f"{API}/wp/v2/posts/1136/revisions&per_page=100")
+    add(assembler, other, seed_post, "https://www.other-news.org/wp-json/wp/v2/posts/1136/revisions?per_page=100")
+    ours, theirs = sorted(assembler.batches(flush=True), key=lambda batch: batch.site != site.origin)
+    assembler.resolve(theirs, [{"id": 7, "title": {"rendered": "Theirs"}}])
+    [post] = assembler.ready()
+    assert post.site == "www.other-news.org" and post.revisions["items"][0]["title"] == "Theirs"
+    assembler.resolve(ours, [{"id": 1138, "title": {"rendered": "Ours"}}])
+    [post] = assembler.ready()
+    assert post.site == "www.viewworld.org" and post.revisions["items"][0]["title"] == "Ours"
+    assert assembler.waiting_posts == 0
+
+
 def test_too_many_waiting_posts_send_the_partial_batches_early(site, seed_post):
     assembler = PostAssembler(max_waiting_posts=3)
     for post_id in range(1, 3):

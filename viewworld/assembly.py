@@ -84,7 +84,8 @@ class PostAssembler:
         self.max_waiting_posts = max_waiting_posts
         self._collections: dict[CollectionKey, _Collection] = {}
         self._waiting: dict[tuple[CollectionKey, int], list[_Pending]] = defaultdict(list)
-        self._revisions_waiting: dict[int, _Pending] = {}
+        self._revisions_waiting: dict[tuple[str, int], _Pending] = {}
+        """By site and post id: two sites of a run may have a post of the same id."""
         self._new_batches: list[Batch] = []
         self._ready: list[Post] = []
         self.waiting_by_site: Counter[str] = Counter()
@@ -112,7 +113,7 @@ class PostAssembler:
                 pending.missing += 1
         if revisions_url is not None:
             self._new_batches.append(Batch(site.origin, revisions_url, "revisions", None, post_id=post.id))
-            self._revisions_waiting[post.id] = pending
+            self._revisions_waiting[(site.origin, post.id)] = pending
             pending.missing += 1
         if pending.missing:
             self.waiting_by_site[site.origin] += 1
@@ -122,7 +123,7 @@ class PostAssembler:
     def resolve(self, batch: Batch, resources: list[Any]) -> None:
         """Feeds a batch's answer back: each resource asked for and returned fills its posts."""
         if batch.post_id is not None:
-            pending = self._revisions_waiting.pop(batch.post_id, None)
+            pending = self._revisions_waiting.pop((batch.site, batch.post_id), None)
             if pending is not None:
                 pending.revisions = [_revision(r) for r in resources if isinstance(r, dict)]
                 self._release(pending)
@@ -145,7 +146,7 @@ class PostAssembler:
     def fail(self, batch: Batch, reason: str, *, whole_collection: bool = False) -> None:
         """A batch failed for good; ``whole_collection`` when no batch of that collection can succeed."""
         if batch.post_id is not None:
-            pending = self._revisions_waiting.pop(batch.post_id, None)
+            pending = self._revisions_waiting.pop((batch.site, batch.post_id), None)
             if pending is not None:
                 pending.post.add_error("revisions", batch.url, reason)
                 self._release(pending)
