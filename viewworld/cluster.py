@@ -264,6 +264,7 @@ class ClusterClaims:
     sites: dict[str, Site]
     sites_by_key: dict[str, Site]
     handed_back: dict[str, Site]
+    closed_doors: set[tuple[str, str, str]]
     crawler: Any
     assembler: Any
     store: Any
@@ -316,8 +317,9 @@ class ClusterClaims:
 
     def forget(self, site: Site) -> None:
         del self.sites[site.origin]
-        if self.sites_by_key.get(site.key) is site:
-            del self.sites_by_key[site.key]
+        for key in [key for key, known in self.sites_by_key.items() if known is site]:  # its key before a redirect too
+            del self.sites_by_key[key]
+        self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
         self.assembler.forget(site)
         site.forget_posts()
 
