@@ -198,6 +198,41 @@ def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_cla
     assert log.count(": incremental crawl") == 1
 
 
+def test_a_claim_of_another_spelling_of_a_site_being_crawled_leaves_that_crawls_lock(wordpress_sites, redis_url,
+                                                                                     tmp_path):
+    """``https://`` and ``http://`` of one site share its lock: the second claim is given up as the same site, and
+    handing it back must not release the lock the first still crawls under."""
+    site = wordpress_sites["plain"]
+    key = Site(site.url).state_key
+    other_spelling = site.url.replace("http://", "https://")
+    worker = start_worker(tmp_path, redis_url, "worker", f"site={site.url}", settings={
+        "CLUSTER_SITES_PER_WORKER": "2", "DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"})
+    client = redis.Redis.from_url(redis_url)
+    log_path = tmp_path / "worker.log"
+    try:
+        deadline = time.monotonic() + 60
+        while not client.hexists("viewworld:inflight", site.url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.hexists("viewworld:inflight", site.url), "the worker did not crawl the site it was given"
+        enqueue_claim(redis_url, other_spelling)
+        while f"{other_spelling}: handed back" not in log_path.read_text(encoding="utf-8") \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = log_path.read_text(encoding="utf-8")
+        assert f"{other_spelling}: cannot be crawled: the same site as {site.url}" in log
+        assert f"{site.url}: handed back" not in log, "the first crawl ended before the test could look"
+        assert client.get(f"viewworld:lock:{key}") is not None, "the crawl of the site lost its lock"
+        assert client.hget("viewworld:inflight", site.url) is not None
+        assert wait_all([worker]) == [3]  # a site given up
+    finally:
+        client.close()
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert sorted(record["id"] for record in records_of(list(tmp_path.glob("*/posts-*.jsonl")))) == sorted(
+        post["id"] for post in site.truth()["posts"])
+
+
 @pytest.mark.parametrize(("url", "code", "said"), [
     ("http://127.0.0.1:6379", 2, "REDIS_URL=http://127.0.0.1:6379: Redis URL must specify one of the following "
                                  "schemes (redis://, rediss://, unix://)"),

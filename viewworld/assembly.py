@@ -185,9 +185,11 @@ class PostAssembler:
                 if collection.site is site and collection.field != "featured_media" and collection.resolved}
 
     def forget(self, site: Site) -> None:
-        """Drops what is kept of a site that is done (its collections; no post of it waits)."""
+        """Drops what is kept of a site that is done: its collections (no post of it waits), but for one that
+        posts of another site still wait for (a collection under the same host, which both follow)."""
         assert not self.waiting_by_site[site.origin]
-        for key in [key for key, collection in self._collections.items() if collection.site is site]:
+        for key in [key for key, collection in self._collections.items() if collection.site is site
+                    and not (collection.pinned or collection.queued or collection.requested)]:
             del self._collections[key]
         del self.waiting_by_site[site.origin]
 

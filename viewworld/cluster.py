@@ -162,6 +162,9 @@ class ClusterCoordinator:
         self.worker_timeout = crawler.settings.getfloat("CLUSTER_WORKER_TIMEOUT")
         self.idle_since: float | None = None
         self.task: Any = None
+        from redis.exceptions import RedisError  # noqa: PLC0415 (a crawl on one machine never loads Redis)
+
+        self.redis_errors: tuple[type[Exception], ...] = (RedisError,)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -185,13 +188,19 @@ class ClusterCoordinator:
         self.task.start(HEARTBEAT_SECONDS, now=False)
 
     def heartbeat(self) -> None:
-        self.spider.hand_back_finished_sites()
-        # An idle engine asks its scheduler only every few seconds: claim queued sites now.
-        for request in self.spider.cluster_scheduler.claim_sites():
-            self.crawler.engine.crawl(request)
-        busy = self.busy()
-        self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": busy}))
-        self.spider.store.refresh()
+        """Every second. A Redis that does not answer for a while is said, and the heartbeat goes on (stopped,
+        this worker would be taken for dead and its sites crawled twice)."""
+        try:
+            self.spider.hand_back_finished_sites()
+            # An idle engine asks its scheduler only every few seconds: claim queued sites now.
+            for request in self.spider.cluster_scheduler.claim_sites():
+                self.crawler.engine.crawl(request)
+            busy = self.busy()
+            self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": busy}))
+            self.spider.store.refresh()
+        except self.redis_errors as error:
+            logger.warning("Redis did not answer the heartbeat (%s); trying again in a second", error)
+            return
         if busy:
             self.idle_since = None
 
@@ -281,9 +290,13 @@ class ClusterClaims:
         self.crawler.engine.crawl(self.claim_request(origin))
 
     def claim(self, origin: str) -> list[Request]:
-        """This worker takes a site from the shared queue; nothing when another worker holds it."""
-        if origin in self.sites and self.sites[origin].failure != LOCKED:
-            return []
+        """This worker takes a site from the shared queue; nothing when another worker holds it, or when this one
+        is crawling it (the claim was queued while that crawl was on: it is that crawl's)."""
+        current = self.sites.get(origin)
+        if current is not None and current.failure != LOCKED:
+            if not self.site_done(current):
+                return []
+            self.hand_back(current)  # done, and not handed back yet: this claim is the next crawl
         credentials = credentials_for_sites((origin,), single_site_variables=False)
         site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
         if not self.prepare(site):
@@ -292,21 +305,34 @@ class ClusterClaims:
         return list(self.first_requests(site))
 
     def hand_back_finished_sites(self) -> None:
-        """Ends each site this worker is done with as soon as it is, not when the worker exits: the site's
-        output is completed and its state saved, then its in-flight entry and its lock are released and the
-        worker forgets it (its ids, its open file). A worker that runs for days so keeps few files open, loses
-        no finished site when it dies, and crawls every later claim of a site (the next hour's)."""
+        """Ends each site this worker is done with as soon as it is, not when the worker exits (see
+        :meth:`hand_back`). A worker that runs for days so keeps few files open, loses no finished site when
+        it dies, and crawls every later claim of a site (the next hour's)."""
         if self.crawler.stats.get_value("viewworld/output_failed"):
             return  # the crawl is stopping: what can be kept is kept when it closes
         for site in [site for site in self.sites.values() if self.site_done(site)]:
-            if site.failure != LOCKED:  # a locked site is another worker's: nothing of it is this worker's
-                if site.failure is None:
-                    self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
-                    self.end_site(site, ended=True)
-                self.coordinator.released(site.origin)
+            try:
+                self.hand_back(site)
+            except self.coordinator.redis_errors as error:
+                logger.warning("%s: not handed back yet, Redis did not answer (%s); trying again in a second",
+                               site.url, error)
+
+    def hand_back(self, site: Site) -> None:
+        """The site's output is completed and its state saved, then its in-flight entry and its lock are
+        released, and the worker forgets it (its ids, its open file). What it shares with a site this worker
+        still crawls (a site given up as another spelling of it: the same key or lock) stays that site's."""
+        if site.failure != LOCKED:  # a locked site is another worker's: nothing of it is this worker's
+            others = [other for other in self.sites.values() if other is not site]
+            if not any(other.key == site.key for other in others):
+                self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
+            if site.failure is None:
+                self.end_site(site, ended=True)
+            self.coordinator.released(site.origin)
+            if not any(other.state_key == site.state_key for other in others):
                 self.store.unlock(site.state_key)
-                self.handed_back[site.origin] = site
-            self.forget(site)
+            self.handed_back[site.origin] = site
+            logger.info("%s: handed back (its file completed, its state saved, its lock released)", site.url)
+        self.forget(site)
 
     def site_done(self, site: Site) -> bool:
         """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk

@@ -34,7 +34,7 @@ def run_stamp(moment: datetime | None = None) -> str:
 
 FLUSH_EVERY = 32
 # With io's default 8 KB buffer, lines of 4 KB took a write() a post; 32 KB takes one for 8. Each site of a run
-# (and each site a cluster worker has claimed) keeps its file, and its buffer, until the run ends.
+# keeps its file, and its buffer, until the run ends (a cluster worker's, until it hands the site back).
 BUFFER_BYTES = 32 * 1024
 
 

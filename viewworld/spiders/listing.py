@@ -152,14 +152,16 @@ class IdListing:
             return
         public = {item["id"]: gmt(item.get("modified_gmt")) for item in answer[0]}
         site.listed.update(public)
+        gone = [post_id for post_id in ids if post_id not in public]
+        site.tombstones.extend(gone)
+        site.items_pending += len(gone)
+        # Asked for before anything is yielded: the site is never seen done between the two.
+        changed = site.missing_from_walk(among=public)
+        refetch = [self.posts_request(site, 0, include=changed)] if changed else []
         now = utc_now()
-        for post_id in ids:
-            if post_id not in public:
-                site.tombstones.append(post_id)
-                site.items_pending += 1
-                yield Tombstone(site.key, post_id, True, now)
-        if changed := site.missing_from_walk(among=public):
-            yield self.posts_request(site, 0, include=changed)
+        for post_id in gone:
+            yield Tombstone(site.key, post_id, True, now)
+        yield from refetch
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 
     def deletion_check_failed(self, failure: Failure) -> Iterator[Any]:

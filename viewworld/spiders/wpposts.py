@@ -135,10 +135,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         if self.clustered:
-            # Workers share a queue of sites: a site given here is queued for whichever worker is free.
-            for origin in self.sites if self.arguments.sites_given else ():
+            # Workers share a queue of sites: a site given here is queued for whichever worker is free. Its Site
+            # goes at once: this worker's claim of it may come before this generator is asked for the next one.
+            given, self.sites = list(self.sites) if self.arguments.sites_given else [], {}
+            for origin in given:
                 yield self.claim_request(origin)
-            self.sites = {}
             return
         for site in self.sites.values():
             if self.prepare(site):
@@ -397,15 +398,17 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     # 4. Linked resources ----------------------------------------------------------------------------
 
     def assembled(self, *, flush: bool = False, flush_site: Site | None = None) -> Iterator[Any]:
-        """The requests for linked resources now due, then the posts now complete."""
-        for batch in self.assembler.batches(flush=flush, flush_site=flush_site):
-            yield self.request(self.sites[batch.site], batch.url, self.parse_batch, self.batch_failed,
-                               priority=BATCH_PRIORITY,
-                               cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
+        """The requests for linked resources now due, then the posts now complete (counted as pending before
+        anything is yielded: a site is never seen done between the two)."""
+        requests = [self.request(self.sites[batch.site], batch.url, self.parse_batch, self.batch_failed,
+                                 priority=BATCH_PRIORITY, cb_kwargs={"batch": batch},
+                                 authorized=batch.post_id is not None)
+                    for batch in self.assembler.batches(flush=flush, flush_site=flush_site)]
         ready = self.assembler.ready()
         for post in ready:
             if (site := self.sites_by_key.get(post.site)) is not None:
                 site.items_pending += 1
+        yield from requests
         yield from ready
 
     def parse_batch(self, response: Response, site_id: str, batch: Batch) -> Iterator[Any]:
