@@ -215,12 +215,12 @@ def test_a_claim_of_another_spelling_of_a_site_being_crawled_leaves_that_crawls_
             time.sleep(0.05)
         assert client.hexists("viewworld:inflight", site.url), "the worker did not crawl the site it was given"
         enqueue_claim(redis_url, other_spelling)
-        while f"{other_spelling}: handed back" not in log_path.read_text(encoding="utf-8") \
+        while f"{other_spelling}: ended (" not in log_path.read_text(encoding="utf-8") \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
         log = log_path.read_text(encoding="utf-8")
         assert f"{other_spelling}: cannot be crawled: the same site as {site.url}" in log
-        assert f"{site.url}: handed back" not in log, "the first crawl ended before the test could look"
+        assert f"{site.url}: ended (" not in log, "the first crawl ended before the test could look"
         assert client.get(f"viewworld:lock:{key}") is not None, "the crawl of the site lost its lock"
         assert client.hget("viewworld:inflight", site.url) is not None
         assert wait_all([worker]) == [3]  # a site given up

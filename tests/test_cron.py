@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.crawling import assert_valid_records, crawl, output_settings, start_crawl, written_items
+from tests import faults
+from tests.crawling import assert_valid_records, crawl, output_settings, records_of, start_crawl, written_items
+from tests.faults import FaultProxy
 from viewworld.sites import site_key
 from viewworld.state import StateStore
 
@@ -185,6 +187,39 @@ def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpres
     assert rerun.exit_code == 0, rerun.log[-3000:]
     written = [item["id"] for item in written_items(tmp_path)]
     assert sorted(written) == sorted(public_ids(site)), "every post written, none twice"
+
+
+def test_a_site_done_in_a_run_of_several_is_ended_at_once_and_a_run_cut_short_keeps_it(wordpress_sites, tmp_path):
+    """Each site of a run ends as soon as it is done (its file completed, its state saved, its lock released),
+    not when the slowest site does: a run stopped meanwhile (SIGTERM, a cron timeout) keeps the mark of every
+    site it finished, and its next run of them is incremental."""
+    fast, slow = wordpress_sites["plain"], wordpress_sites["pretty"]
+    key = site_key(fast.url)
+    log = tmp_path / "run.log"
+    with FaultProxy(slow.url) as proxy:
+        proxy.inject("", faults.delay(2.0))  # every answer of the other site 2 s away
+        process = start_crawl(f"site={fast.url},{proxy.url}", settings=output_settings(tmp_path, log))
+        try:
+            deadline = time.monotonic() + 60
+            while not list(tmp_path.glob(f"{key}/posts-*.jsonl")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert "Closing spider" not in log.read_text(encoding="utf-8"), "the site ended only with the run"
+            [output] = tmp_path.glob(f"{key}/posts-*.jsonl")
+            assert {record["id"] for record in records_of([output])} == public_ids(fast)
+            state = StateStore(tmp_path / "state")
+            state.lock(key)  # released: a run of that site alone could start now
+            state.unlock(key)
+            assert state.load(key).mark is not None
+            os.kill(process.pid, signal.SIGTERM)
+            assert process.wait(timeout=60) == 1, "an interrupted crawl lost data: exit 1"
+        finally:
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+    assert f"{fast.url}: ended (its file completed" in log.read_text(encoding="utf-8")
+    again = crawl(tmp_path, f"site={fast.url}")
+    assert again.exit_code == 0, again.log[-3000:]
+    assert ": incremental crawl" in again.log and again.items() == []
 
 
 def test_an_unreachable_site_exits_3_and_leaves_the_state_as_it_was(wordpress_sites, tmp_path, unused_port):

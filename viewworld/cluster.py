@@ -13,7 +13,8 @@ What scrapy-redis lacks, built here on Redis primitives:
 - **claims and in-flight recovery**: claiming a site takes its lock (``SET NX`` with a TTL) and
   records ``site -> worker`` in a hash; every worker heartbeats; the sites of a worker whose heartbeat
   stopped (SIGKILL, a dead machine) go back to the queue; a site the worker is done with is handed back
-  at once (its output completed, its state saved, its entry and lock released), not when the worker exits;
+  at once (the spider's ``hand_back``: its output completed, its state saved, its entry and lock released),
+  not when the worker exits;
 - **the shared idle condition**: a worker closes only once the queue has been empty, no worker has had
   work in flight and no dead worker's site is unrecovered, for ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds
   (scrapy-redis' own counts idle time per worker, and closes a worker while others are mid-crawl);
@@ -36,7 +37,6 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationW
 from scrapy.utils.asyncio import create_looping_call
 
 from viewworld.credentials import credentials_for_sites
-from viewworld.signals import site_finished
 from viewworld.sites import LOCKED, Site
 from viewworld.state import SiteLocked, SiteState
 
@@ -191,7 +191,6 @@ class ClusterCoordinator:
         """Every second. A Redis that does not answer for a while is said, and the heartbeat goes on (stopped,
         this worker would be taken for dead and its sites crawled twice)."""
         try:
-            self.spider.hand_back_finished_sites()
             # An idle engine asks its scheduler only every few seconds: claim queued sites now.
             for request in self.spider.cluster_scheduler.claim_sites():
                 self.crawler.engine.crawl(request)
@@ -271,16 +270,13 @@ class ClusterClaims:
     claims of sites taken from the shared queue."""
 
     sites: dict[str, Site]
-    sites_by_key: dict[str, Site]
-    handed_back: dict[str, Site]
-    closed_doors: set[tuple[str, str, str]]
     crawler: Any
     assembler: Any
-    store: Any
     coordinator: ClusterCoordinator
     prepare: Any
     first_requests: Any
-    end_site: Any
+    site_done: Any
+    hand_back: Any
     parse_home: Any
 
     def claim_request(self, origin: str) -> Request:
@@ -303,51 +299,6 @@ class ClusterClaims:
             return []
         self.coordinator.claimed(origin)
         return list(self.first_requests(site))
-
-    def hand_back_finished_sites(self) -> None:
-        """Ends each site this worker is done with as soon as it is, not when the worker exits (see
-        :meth:`hand_back`). A worker that runs for days so keeps few files open, loses no finished site when
-        it dies, and crawls every later claim of a site (the next hour's)."""
-        if self.crawler.stats.get_value("viewworld/output_failed"):
-            return  # the crawl is stopping: what can be kept is kept when it closes
-        for site in [site for site in self.sites.values() if self.site_done(site)]:
-            try:
-                self.hand_back(site)
-            except self.coordinator.redis_errors as error:
-                logger.warning("%s: not handed back yet, Redis did not answer (%s); trying again in a second",
-                               site.url, error)
-
-    def hand_back(self, site: Site) -> None:
-        """The site's output is completed and its state saved, then its in-flight entry and its lock are
-        released, and the worker forgets it (its ids, its open file). What it shares with a site this worker
-        still crawls (a site given up as another spelling of it: the same key or lock) stays that site's."""
-        if site.failure != LOCKED:  # a locked site is another worker's: nothing of it is this worker's
-            others = [other for other in self.sites.values() if other is not site]
-            if not any(other.key == site.key for other in others):
-                self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
-            if site.failure is None:
-                self.end_site(site, ended=True)
-            self.coordinator.released(site.origin)
-            if not any(other.state_key == site.state_key for other in others):
-                self.store.unlock(site.state_key)
-            self.handed_back[site.origin] = site
-            logger.info("%s: handed back (its file completed, its state saved, its lock released)", site.url)
-        self.forget(site)
-
-    def site_done(self, site: Site) -> bool:
-        """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
-        over (the listing of ids begun, or the site given up)."""
-        return not (site.pages_in_flight or site.listing_in_flight or site.items_pending
-                    or self.assembler.waiting_by_site[site.origin]) and (
-            site.failure is not None or site.listed is not None)
-
-    def forget(self, site: Site) -> None:
-        del self.sites[site.origin]
-        for key in [key for key, known in self.sites_by_key.items() if known is site]:  # its key before a redirect too
-            del self.sites_by_key[key]
-        self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
-        self.assembler.forget(site)
-        site.forget_posts()
 
     def claimed_sites(self) -> list[str]:
         return [origin for origin, site in self.sites.items() if site.failure != LOCKED]

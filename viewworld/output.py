@@ -1,7 +1,7 @@
 """Where items are written: one JSON Lines file per site and run.
 
 A file is written as ``OUTPUT_DIR/<site>/posts-<UTC time>-<run id>.jsonl.part``, flushed every few lines,
-and fsynced and renamed to ``.jsonl`` when the run closes it, so a ``.jsonl`` is never half-written. A
+and fsynced and renamed to ``.jsonl`` when the site ends, so a ``.jsonl`` is never half-written. A
 run killed before that leaves the ``.part``; the next run of the site completes it. A run holds an
 ``flock`` on each ``.part`` it writes (the kernel lets go of it when the process dies, however it dies):
 a ``.part`` that is locked belongs to a live run, a one-off run of the site say, and is left alone.
@@ -34,7 +34,7 @@ def run_stamp(moment: datetime | None = None) -> str:
 
 FLUSH_EVERY = 32
 # With io's default 8 KB buffer, lines of 4 KB took a write() a post; 32 KB takes one for 8. Each site of a run
-# keeps its file, and its buffer, until the run ends (a cluster worker's, until it hands the site back).
+# keeps its file, and its buffer, until the site ends.
 BUFFER_BYTES = 32 * 1024
 
 

@@ -5,7 +5,8 @@ with the ``modified_gmt`` of the version written, the discovered API root, the a
 fetched (so an hourly run does not fetch them again), when the last deletion sweep ran and the last
 run's summary. It is replaced atomically (written aside, fsynced, renamed), and
 only after the run's output file is complete, so it never claims a post that is not in a ``.jsonl``.
-``STATE_DIR/<site>.lock`` is held (``flock``) for the whole run: a second run for the site is refused.
+``STATE_DIR/<site>.lock`` is held (``flock``) until the run has ended the site: a second run for the site is
+refused.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class StateStore:
         fsync_directory(self.directory)
 
     def lock(self, site: str) -> None:
-        """Takes the site's lock until :meth:`unlock_all` or the end of this process (a SIGKILL too:
+        """Takes the site's lock until :meth:`unlock`, :meth:`unlock_all` or the end of this process (a SIGKILL too:
         the kernel releases it); raises :class:`SiteLocked` when another process holds it."""
         path = (self.directory / f"{site}.lock").resolve()
         if path in _HELD_LOCKS:
@@ -134,11 +135,15 @@ class StateStore:
         os.write(descriptor, f"{os.getpid()}\n".encode())
         _HELD_LOCKS[path] = descriptor
 
-    def unlock_all(self) -> None:
-        for path in [path for path in _HELD_LOCKS if path.parent == self.directory.resolve()]:
-            descriptor = _HELD_LOCKS.pop(path)
+    def unlock(self, site: str) -> None:
+        descriptor = _HELD_LOCKS.pop((self.directory / f"{site}.lock").resolve(), None)
+        if descriptor is not None:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
             os.close(descriptor)
+
+    def unlock_all(self) -> None:
+        for path in [path for path in _HELD_LOCKS if path.parent == self.directory.resolve()]:
+            self.unlock(path.stem)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.asyncio import create_looping_call
 
 from viewworld import cluster
 from viewworld.cluster import ClusterClaims
@@ -34,6 +35,7 @@ from viewworld.assembly import Batch, PostAssembler, build_post, gmt
 from viewworld.credentials import credentials_for_sites
 from viewworld.items import Post
 from viewworld.output import recover_part_files
+from viewworld.signals import site_finished
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
 from viewworld.spiders.common import answer_error, describe_failure, is_json, utc_now, with_int_id
 from viewworld.spiders.discovery import ApiDiscovery
@@ -79,6 +81,8 @@ ALL_ERROR_STATUSES = list(range(400, 600))
 BLOCKED_CODES = {"rest_login_required", "rest_disabled", "rest_forbidden", "rest_cannot_access",
                  "cloudflare_challenge", "login_page", "html_instead_of_json"}
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
+HAND_BACK_SECONDS = 1.0
+"""How often sites that are done are ended (see ``WpPostsSpider.hand_back``)."""
 
 
 class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
@@ -91,7 +95,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         self.sites = {url: Site(url, credentials=credentials.get(url)) for url in self.arguments.sites}
         self.sites_by_key: dict[str, Site] = {}
         self.handed_back: dict[str, Site] = {}
-        """Sites a cluster worker is done with and has forgotten (see ``ClusterClaims``), for the summary."""
+        """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
+        self.hand_back_task: Any = None
         self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
@@ -129,9 +134,14 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.start_hand_backs, signal=signals.spider_opened)
         crawler.signals.connect(spider.item_lost, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_lost, signal=signals.item_error)
         return spider
+
+    def start_hand_backs(self) -> None:
+        self.hand_back_task = create_looping_call(self.hand_back_finished_sites)
+        self.hand_back_task.start(HAND_BACK_SECONDS, now=False)
 
     async def start(self) -> AsyncIterator[Any]:
         if self.clustered:
@@ -141,7 +151,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             for origin in given:
                 yield self.claim_request(origin)
             return
-        for site in self.sites.values():
+        for site in list(self.sites.values()):  # a site that ends is taken out while the others start
             if self.prepare(site):
                 for request in self.first_requests(site):
                     yield request
@@ -467,7 +477,57 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if site is not None:
             site.items_pending -= 1
 
+    def hand_back_finished_sites(self) -> None:
+        """Ends each site as soon as it is done, every second, not when the crawl ends (see :meth:`hand_back`).
+        A run of several sites cut short (SIGTERM, a cron timeout) keeps the sites it finished; a cluster worker
+        that runs for days keeps few files open, loses no finished site when it dies, and crawls every later
+        claim of a site (the next hour's)."""
+        if self.crawler.stats.get_value("viewworld/output_failed"):
+            return  # the crawl is stopping: what can be kept is kept when it closes
+        for site in [site for site in self.sites.values() if self.site_done(site)]:
+            try:
+                self.hand_back(site)
+            except self.store.save_errors as error:  # Redis did not answer: the next second tries again
+                logger.warning("%s: not ended yet, %s did not answer (%s); trying again in a second", site.url,
+                               self.store.location, error)
+
+    def hand_back(self, site: Site) -> None:
+        """Completes the site's output and saves its state, then releases its in-flight entry (a cluster's) and
+        its lock, and forgets it (its ids, its open file). What it shares with a site still crawled (a site
+        given up as another spelling of it: the same key or lock) stays that site's."""
+        if site.failure != LOCKED:  # a locked site is another run's: nothing of it is this one's
+            others = [other for other in self.sites.values() if other is not site]
+            if not any(other.key == site.key for other in others):
+                self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
+            if site.failure is None:
+                self.end_site(site, ended=True)
+            if self.clustered:
+                self.coordinator.released(site.origin)
+            if not any(other.state_key == site.state_key for other in others):
+                self.store.unlock(site.state_key)
+            logger.info("%s: ended (its file completed, its state saved, its lock released)", site.url)
+        if site.failure != LOCKED or not self.clustered:  # a worker's claim of a locked site is no failure
+            self.handed_back[site.origin] = site
+        self.forget(site)
+
+    def site_done(self, site: Site) -> bool:
+        """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
+        over (the listing of ids begun, or the site given up)."""
+        return not (site.pages_in_flight or site.listing_in_flight or site.items_pending
+                    or self.assembler.waiting_by_site[site.origin]) and (
+            site.failure is not None or site.listed is not None)
+
+    def forget(self, site: Site) -> None:
+        del self.sites[site.origin]
+        for key in [key for key, known in self.sites_by_key.items() if known is site]:  # its key before a redirect too
+            del self.sites_by_key[key]
+        self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
+        self.assembler.forget(site)
+        site.forget_posts()
+
     def closed(self, reason: str) -> None:
+        if self.hand_back_task is not None and self.hand_back_task.running:
+            self.hand_back_task.stop()
         for site in self.sites.values():
             if site.failure is None:
                 self.end_site(site, ended=reason == "finished")
