@@ -137,6 +137,17 @@ def slow_crawl_writing(site: WordPressSite, tmp_path: Path, name: str) -> subpro
     return process
 
 
+def terminate(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as Ctrl-C or a cron ``timeout`` stops a crawl; its exit code (SIGKILL after a minute)."""
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        return process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def test_a_run_killed_mid_crawl_then_run_again_loses_nothing_and_writes_nothing_twice(wordpress_sites, tmp_path):
     site = wordpress_sites["plain"]
     expected = public_ids(site)
@@ -173,13 +184,7 @@ def test_a_jobdir_given_is_dropped_with_a_warning(wordpress_sites, tmp_path):
 def test_sigterm_finishes_the_file_and_the_next_run_completes_the_crawl(wordpress_sites, tmp_path):
     site = wordpress_sites["plain"]
     process = slow_crawl_writing(site, tmp_path, "terminated")
-    try:
-        os.kill(process.pid, signal.SIGTERM)
-        assert process.wait(timeout=60) == 1, "an interrupted crawl lost data: exit 1"
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
+    assert terminate(process) == 1, "an interrupted crawl lost data: exit 1"
     assert not list(tmp_path.glob("*/*.jsonl.part")), "SIGTERM finishes the file"
     [first] = tmp_path.glob("*/posts-*.jsonl")
     assert first.read_text(encoding="utf-8")
@@ -210,8 +215,7 @@ def test_a_site_done_in_a_run_of_several_is_ended_at_once_and_a_run_cut_short_ke
             state.lock(key)  # released: a run of that site alone could start now
             state.unlock(key)
             assert state.load(key).mark is not None
-            os.kill(process.pid, signal.SIGTERM)
-            assert process.wait(timeout=60) == 1, "an interrupted crawl lost data: exit 1"
+            assert terminate(process) == 1, "an interrupted crawl lost data: exit 1"
         finally:
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
