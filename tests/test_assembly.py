@@ -36,8 +36,10 @@ USER = {"id": 1, "name": "Editor &amp; Co", "slug": "editor"}
 CATEGORY = {"id": 8, "name": "Politics", "slug": "politics", "parent": 0}
 
 
-def answer(assembler: PostAssembler, resources: dict[str, list[dict[str, Any]]], flush: bool = True) -> None:
+def answer(assembler: PostAssembler, resources: dict[str, list[dict[str, Any]]], flush: bool = True,
+           site: Site | None = None) -> None:
     for batch in assembler.batches(flush=flush):
+        assert site is None or batch.site == site.origin, batch
         route = next(route for route in resources if f"rest_route=/wp/v2/{route}&" in batch.url)
         assembler.resolve(batch, resources[route])
 
@@ -258,6 +260,24 @@ def test_a_post_whose_links_point_at_another_site_of_the_run_leaves_that_sites_i
     [post] = assembler.ready()
     assert post.featured_media is not None and post.featured_media["id"] == 1137
     assert post.errors == []
+
+
+def test_a_collection_another_site_still_links_to_becomes_that_sites_when_the_first_ends(site, seed_post):
+    """Two sites of a run under one host follow each other's links: when the one whose posts first asked for a
+    collection ends (and is forgotten), the other's posts still get their batches, as its requests."""
+    blog = Site(SITE_URL + "/blog")
+    assembler = PostAssembler()
+    add(assembler, site, variant(seed_post, 1, 101, [8]))
+    answer(assembler, {"media": [{**MEDIA, "id": 101}], "users": [USER], "categories": [CATEGORY]})
+    assert [post.id for post in assembler.ready()] == [1]
+    add(assembler, blog, variant(seed_post, 2, 102, [8, 9]))  # the same collections: viewworld's API root
+    assembler.forget(site)
+    answer(assembler, {"media": [{**MEDIA, "id": 102}], "categories": [{**CATEGORY, "id": 9}]}, site=blog)
+    [post] = assembler.ready()
+    assert (post.site, post.featured_media["id"], [term["id"] for term in post.categories]) == (
+        "www.viewworld.org~blog", 102, [8, 9])
+    add(assembler, blog, variant(seed_post, 3, 103, [10]))
+    assert {batch.site for batch in assembler.batches(flush=True)} == {blog.origin}
 
 
 def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):

@@ -380,6 +380,66 @@ def test_two_addresses_of_one_site_in_one_run_crawl_it_once(tmp_path, caplog):
     assert spider.sites["https://www.example.org"].failure is None
 
 
+def test_two_addresses_of_one_site_in_one_run_crawl_it_once_also_when_the_first_has_ended(tmp_path):
+    """Each site of a run ends as soon as it is done, and is forgotten: the one that ended still counts."""
+    import asyncio
+
+    spider = make_spider(tmp_path, concurrency=2, site="https://www.example.org,https://example.org")
+    homes = asyncio.run(all_first_requests(spider))
+    link = {"Link": '<https://www.example.org/wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    [root] = respond(homes[0], b"<html></html>", headers=link, response_class=HtmlResponse)
+    pages = posts_pages(respond(root, INDEX))
+    respond(pages[0], b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    respond(pages[1], b'{"code": "rest_post_invalid_page_number", "message": "", "data": {"status": 400}}', 400)
+    spider.hand_back_finished_sites()
+    assert list(spider.sites) == ["https://example.org"], "the first site, done, has ended"
+    redirected = HtmlResponse("https://www.example.org/", body=b"<html></html>", request=homes[1], headers=link)
+    assert follow(homes[1].callback(redirected, **homes[1].cb_kwargs)) == []
+    assert spider.sites["https://example.org"].failure == "the same site as https://www.example.org (both are " \
+                                                          "www.example.org)"
+
+
+def test_a_site_ends_with_its_file_completed_before_its_state_is_saved_beside_another_address_given_up(tmp_path):
+    """``example.org``, given up as another address of ``www.example.org``, shares its key (its file); when both
+    end in the same second, the live site's file is completed before its state is saved, as always."""
+    import asyncio
+
+    from viewworld.signals import site_finished
+
+    spider = make_spider(tmp_path, concurrency=2, site="https://www.example.org,https://example.org")
+    events: list[tuple[str, str]] = []
+    spider.crawler.signals.connect(lambda site_key: events.append(("file completed", site_key)), site_finished,
+                                   weak=False)
+    save = spider.store.save
+    spider.store.save = lambda state: (events.append(("state saved", state.site)), save(state))
+    homes = asyncio.run(all_first_requests(spider))
+    link = {"Link": '<https://www.example.org/wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    [root] = respond(homes[0], b"<html></html>", headers=link, response_class=HtmlResponse)
+    redirected = HtmlResponse("https://www.example.org/", body=b"<html></html>", request=homes[1], headers=link)
+    assert follow(homes[1].callback(redirected, **homes[1].cb_kwargs)) == []
+    pages = posts_pages(respond(root, INDEX))
+    respond(pages[0], b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    respond(pages[1], b'{"code": "rest_post_invalid_page_number", "message": "", "data": {"status": 400}}', 400)
+    spider.hand_back_finished_sites()
+    assert spider.sites == {}
+    assert events[:2] == [("file completed", "www.example.org"), ("state saved", "www.example.org")]
+
+
+def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, seed_post):
+    """A pipeline after the writing one may drop an item: its site must not seem done while another is out."""
+    from viewworld.items import Tombstone
+
+    site = spider.sites[SITE]
+    first, second = Tombstone(site.key, 1), Tombstone(site.key, 2)
+    spider.handed_out(first, site)
+    spider.handed_out(second, site)
+    spider.item_written(first)
+    spider.item_lost(first)  # dropped by a later pipeline
+    assert site.items_pending == 1
+    spider.item_lost(second)
+    assert site.items_pending == 0
+
+
 def test_a_site_given_at_a_path_of_another_sites_wordpress_is_crawled_once(tmp_path):
     """``example.org/blog`` has no WordPress of its own: its home page names ``example.org``'s API root."""
     import asyncio

@@ -66,7 +66,8 @@ class _Pending:
 @dataclass
 class _Collection:
     field: str
-    site: Site
+    site: Site | None
+    """The site whose requests ask for it: the first that linked to it, while it is being crawled."""
     resolved: dict[int, dict[str, Any]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
     queued: dict[int, None] = field(default_factory=dict)
@@ -185,12 +186,18 @@ class PostAssembler:
                 if collection.site is site and collection.field != "featured_media" and collection.resolved}
 
     def forget(self, site: Site) -> None:
-        """Drops what is kept of a site that is done: its collections (no post of it waits), but for one that
-        posts of another site still wait for (a collection under the same host, which both follow)."""
+        """Drops what is kept of a site that has ended: its collections (no post of it waits). One that posts of
+        another site still link to (under the same host, which both follow) becomes that site's."""
         assert not self.waiting_by_site[site.origin]
-        for key in [key for key, collection in self._collections.items() if collection.site is site
-                    and not (collection.pinned or collection.queued or collection.requested)]:
-            del self._collections[key]
+        for key, collection in list(self._collections.items()):
+            if collection.site is not site:
+                continue
+            if not (collection.pinned or collection.queued or collection.requested):
+                del self._collections[key]
+                continue
+            # Ids queued or asked for have posts waiting; ids only pinned go to the next site that asks.
+            collection.site = next((pending.site for (waiting_key, _), pendings in self._waiting.items()
+                                    if waiting_key == key for pending in pendings), None)
         del self.waiting_by_site[site.origin]
 
     # Output -----------------------------------------------------------------------------------------
@@ -207,6 +214,7 @@ class PostAssembler:
                 for resource_id in ids:
                     del collection.queued[resource_id]
                 collection.requested.update(ids)
+                assert collection.site is not None  # ids queued have posts waiting, whose site it is (see forget)
                 batches.append(Batch(collection.site.origin, self._batch_url(key, collection.field, ids),
                                      collection.field, key, ids))
         return batches
@@ -222,6 +230,8 @@ class PostAssembler:
         collection = self._collections.get(key)
         if collection is None:
             collection = self._collections[key] = _Collection(field_name, site)
+        elif collection.site is None:  # its site has ended (see forget)
+            collection.site = site
         return collection
 
     def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...]) -> str:
@@ -245,7 +255,7 @@ class PostAssembler:
         for link in pending.links:
             followed = _followed(pending.site, link)
             values = self._link_values(pending, link, followed)
-            if followed:  # add pinned its ids
+            if followed and link.ids:  # add pinned its ids (a collection with none pinned may be forgotten)
                 pinned = self._collections[link.collection].pinned
                 for resource_id in link.ids:  # Counter.subtract and a second pass cost 5% of assembling
                     if (count := pinned[resource_id] - 1) > 0:
@@ -277,6 +287,8 @@ class PostAssembler:
                 reason = "the link does not point at this resource (WordPress points a deleted resource at the API root)"
             if link.ids:
                 post.add_error(link.field, link.href, reason)
+            return []
+        if not link.ids:
             return []
         collection = self._collections[link.collection]
         values = []

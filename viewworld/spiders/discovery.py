@@ -36,6 +36,8 @@ class ApiDiscovery:
     """Callbacks of the spider (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`)."""
 
     sites: dict[str, Site]
+    handed_back: dict[str, Site]
+    clustered: bool
     sites_by_key: dict[str, Site]
     crawler: Any
     request: Any
@@ -91,15 +93,18 @@ class ApiDiscovery:
             self.give_up(site, "no WordPress REST API found (" + "; ".join(answers) + ")")
 
     def known_as(self, site: Site) -> bool:
-        """Files the site under its name; False, and the site given up, when another site of this run still
-        being crawled has that name or that API root: two addresses of one site (``example.org`` redirects
-        to ``www.example.org``, given too; ``example.org/blog`` is the WordPress of ``example.org``)."""
+        """Files the site under its name; False, and the site given up, when another site of this run has that
+        name or that API root: two addresses of one site (``example.org`` redirects to ``www.example.org``,
+        given too; ``example.org/blog`` is the WordPress of ``example.org``). Another site of a run on one
+        machine counts even once it has ended; a cluster worker's claims are separate crawls."""
         root = site.api_root.url if site.api_root is not None else None
-        same_root = next((other for other in self.sites.values()
+        others = [*self.sites.values(), *(() if self.clustered else self.handed_back.values())]
+        same_root = next((other for other in others
                           if root is not None and other.api_root is not None and other.api_root.url == root
                           and other.origin != site.origin), None)
-        for other, why in ((self.sites_by_key.get(site.key), f"both are {site.key}"),
-                           (same_root, f"both have the API root {root}")):
+        same_key = self.sites_by_key.get(site.key) or next((other for other in others if other.key == site.key
+                                                             and other.origin != site.origin), None)
+        for other, why in ((same_key, f"both are {site.key}"), (same_root, f"both have the API root {root}")):
             if other is not None and other.origin != site.origin and other.failure is None:
                 self.give_up(site, f"the same site as {other.origin} ({why})")
                 return False

@@ -45,6 +45,7 @@ class IdListing:
     last_page_told: Any
     page_lost: Any
     assembled: Any
+    handed_out: Any
 
     def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
         complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
@@ -152,15 +153,14 @@ class IdListing:
             return
         public = {item["id"]: gmt(item.get("modified_gmt")) for item in answer[0]}
         site.listed.update(public)
-        gone = [post_id for post_id in ids if post_id not in public]
-        site.tombstones.extend(gone)
-        site.items_pending += len(gone)
+        now = utc_now()
+        gone = [self.handed_out(Tombstone(site.key, post_id, True, now), site) for post_id in ids
+                if post_id not in public]
+        site.tombstones.extend(tombstone.id for tombstone in gone)
         # Asked for before anything is yielded: the site is never seen done between the two.
         changed = site.missing_from_walk(among=public)
         refetch = [self.posts_request(site, 0, include=changed)] if changed else []
-        now = utc_now()
-        for post_id in gone:
-            yield Tombstone(site.key, post_id, True, now)
+        yield from gone
         yield from refetch
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 

@@ -97,6 +97,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         self.handed_back: dict[str, Site] = {}
         """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
         self.hand_back_task: Any = None
+        self.items_out: dict[int, Site] = {}
+        """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
         self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
@@ -414,10 +416,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
                                  priority=BATCH_PRIORITY, cb_kwargs={"batch": batch},
                                  authorized=batch.post_id is not None)
                     for batch in self.assembler.batches(flush=flush, flush_site=flush_site)]
-        ready = self.assembler.ready()
-        for post in ready:
-            if (site := self.sites_by_key.get(post.site)) is not None:
-                site.items_pending += 1
+        ready = [self.handed_out(post) for post in self.assembler.ready()]
         yield from requests
         yield from ready
 
@@ -463,17 +462,27 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     # 6. The end -------------------------------------------------------------------------------------
 
+    def handed_out(self, item: Any, site: Site | None = None) -> Any:
+        """Counts ``item`` (a post or tombstone of ``site``, by default the site of its key) as handed to the
+        item pipelines and not yet written: until it is written or lost, its site has not ended."""
+        site = site or self.sites_by_key.get(item.site)
+        if site is not None:
+            site.items_pending += 1
+            self.items_out[id(item)] = site
+        return item
+
     def item_written(self, item: Any) -> None:
         """Called by JsonLinesPipeline once the item's line is written."""
-        site = self.sites_by_key.get(item.site)
+        site = self.items_out.pop(id(item), None)
         if site is not None:
             site.items_pending -= 1
             if isinstance(item, Post) and item.modified_gmt:
                 site.written[item.id] = item.modified_gmt
 
     def item_lost(self, item: Any, **_: Any) -> None:
-        """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): not pending."""
-        site = self.sites_by_key.get(getattr(item, "site", None))
+        """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): no longer pending,
+        unless it was written already (a pipeline after the writing one dropped it)."""
+        site = self.items_out.pop(id(item), None)
         if site is not None:
             site.items_pending -= 1
 
@@ -496,16 +505,18 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         its lock, and forgets it (its ids, its open file). What it shares with a site still crawled (a site
         given up as another spelling of it: the same key or lock) stays that site's."""
         if site.failure != LOCKED:  # a locked site is another run's: nothing of it is this one's
-            others = [other for other in self.sites.values() if other is not site]
-            if not any(other.key == site.key for other in others):
+            crawled = [other for other in self.sites.values() if other is not site and other.failure is None]
+            if not any(other.key == site.key for other in crawled):
                 self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
             if site.failure is None:
                 self.end_site(site, ended=True)
             if self.clustered:
                 self.coordinator.released(site.origin)
-            if not any(other.state_key == site.state_key for other in others):
+            if not any(other.state_key == site.state_key for other in crawled):
                 self.store.unlock(site.state_key)
-            logger.info("%s: ended (its file completed, its state saved, its lock released)", site.url)
+            logger.info("%s: ended (%s)", site.url, "given up" if site.failure is not None else
+                        "its file completed" if site.mode == ONE_OFF else
+                        "its file completed, its state saved, its lock released")
         if site.failure != LOCKED or not self.clustered:  # a worker's claim of a locked site is no failure
             self.handed_back[site.origin] = site
         self.forget(site)
