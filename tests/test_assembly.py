@@ -276,8 +276,12 @@ def test_a_collection_another_site_still_links_to_becomes_that_sites_when_the_fi
     [post] = assembler.ready()
     assert (post.site, post.featured_media["id"], [term["id"] for term in post.categories]) == (
         "www.viewworld.org~blog", 102, [8, 9])
-    add(assembler, blog, variant(seed_post, 3, 103, [10]))
-    assert {batch.site for batch in assembler.batches(flush=True)} == {blog.origin}
+    assembler.forget(blog)
+    again = Site(SITE_URL)  # the next crawl of the first site, in the same process (a cluster worker's)
+    add(assembler, again, variant(seed_post, 4, 101, [8]))
+    assert {(batch.site, batch.collection[1], batch.ids) for batch in assembler.batches(flush=True)} == {
+        (again.origin, "/wp/v2/media", (101,)), (again.origin, "/wp/v2/users", (1,)),
+        (again.origin, "/wp/v2/categories", (8,))}, "nothing is kept of the sites that ended"
 
 
 def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):

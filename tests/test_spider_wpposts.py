@@ -425,6 +425,33 @@ def test_a_site_ends_with_its_file_completed_before_its_state_is_saved_beside_an
     assert events[:2] == [("file completed", "www.example.org"), ("state saved", "www.example.org")]
 
 
+def test_a_site_does_not_end_while_a_batch_asked_for_as_its_own_is_out(tmp_path, seed_post):
+    """Two sites of a run under one host follow each other's links: the other's posts may wait for a batch that
+    goes out as this site's (whose posts first asked for the collection). This site ends once it has answered."""
+    from viewworld.assembly import build_post
+    from viewworld.wordpress import post_links
+
+    spider = make_spider(tmp_path, site=f"{SITE},{SITE}/blog")
+    ours, blog = spider.sites[SITE], spider.sites[f"{SITE}/blog"]
+    assert spider.known_as(ours) and spider.known_as(blog)
+    spider.assembler.add(ours, build_post(ours, seed_post, "2026-11-29T00:00:00Z"), post_links(seed_post))
+    for request in follow(spider.assembled(flush=True)):
+        [post] = respond(request, b"[]") or [None]  # nothing returned: the post is written with errors
+    spider.item_written(post)
+    ours.listed = {}  # its walk is over: nothing of its own is left
+    assert spider.site_done(ours)
+    other = dict(seed_post, id=7, featured_media=999)
+    media = [{"href": f"{SITE}/index.php?rest_route=/wp/v2/media/999"}]  # the same API root as ours
+    other["_links"] = dict(seed_post["_links"], **{"wp:featuredmedia": media})
+    spider.assembler.add(blog, build_post(blog, other, "2026-11-29T00:00:00Z"), post_links(other))
+    [batch] = follow(spider.assembled(flush=True))
+    assert batch.meta["site"] == ours.origin and "include=999" in batch.url
+    assert not spider.site_done(ours), "a batch asked for as its own is out"
+    [post] = respond(batch, b'{"code": "rest_no_route", "message": "", "data": {"status": 404}}', 404)
+    assert post.site == blog.key and post.featured_media is None
+    assert spider.site_done(ours)
+
+
 def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, seed_post):
     """A pipeline after the writing one may drop an item: its site must not seem done while another is out."""
     from viewworld.items import Tombstone

@@ -190,7 +190,7 @@ class PostAssembler:
         another site still link to (under the same host, which both follow) becomes that site's."""
         assert not self.waiting_by_site[site.origin]
         for key, collection in list(self._collections.items()):
-            if collection.site is not site:
+            if collection.site is not site and collection.site is not None:
                 continue
             if not (collection.pinned or collection.queued or collection.requested):
                 del self._collections[key]
@@ -230,8 +230,10 @@ class PostAssembler:
         collection = self._collections.get(key)
         if collection is None:
             collection = self._collections[key] = _Collection(field_name, site)
-        elif collection.site is None:  # its site has ended (see forget)
-            collection.site = site
+        elif collection.site is None:  # its site has ended (see forget): what failed then may not fail now
+            collection.site, collection.closed = site, None
+            collection.failed = {resource_id: reason for resource_id, reason in collection.failed.items()
+                                 if resource_id in collection.pinned}
         return collection
 
     def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...]) -> str:

@@ -80,8 +80,8 @@ class Progress:
         if self.task is not None and self.task.running:
             self.task.stop()
         lines = [f"Summary ({reason}, {time.monotonic() - self.started:.1f} s):"]
-        # A cluster worker's sites include those it is done with and has forgotten (a site claimed again once
-        # more: the last claim's line, with the counts of every claim).
+        # With the sites that ended and were forgotten while the crawl went on (a site a cluster worker claimed
+        # more than once: the last claim's line, with the counts of every claim).
         sites = {**getattr(self.spider, "handed_back", {}), **{site.origin: site for site in self.sites()}}
         for site in sites.values():
             requests = self.stats.get_value(f"viewworld/requests/{site.origin}", 0)

@@ -123,6 +123,8 @@ class Site:
     """Per listing asked for (``all``, ``walk``, ``published``): the ``X-WP-Total`` its pages told."""
     written: dict[int, str] = field(default_factory=dict)
     tombstones: list[int] = field(default_factory=list)
+    batches_in_flight: int = 0
+    """``include=`` batches asked for as this site's (some may be for another site's posts: see assembly)."""
     items_pending: int = 0
     """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None

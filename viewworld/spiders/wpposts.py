@@ -412,15 +412,19 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def assembled(self, *, flush: bool = False, flush_site: Site | None = None) -> Iterator[Any]:
         """The requests for linked resources now due, then the posts now complete (counted as pending before
         anything is yielded: a site is never seen done between the two)."""
-        requests = [self.request(self.sites[batch.site], batch.url, self.parse_batch, self.batch_failed,
-                                 priority=BATCH_PRIORITY, cb_kwargs={"batch": batch},
-                                 authorized=batch.post_id is not None)
-                    for batch in self.assembler.batches(flush=flush, flush_site=flush_site)]
+        requests = [self.batch_request(batch) for batch in self.assembler.batches(flush=flush, flush_site=flush_site)]
         ready = [self.handed_out(post) for post in self.assembler.ready()]
         yield from requests
         yield from ready
 
+    def batch_request(self, batch: Batch) -> Request:
+        site = self.sites[batch.site]  # the site the batch goes out as: it does not end before the answer
+        site.batches_in_flight += 1
+        return self.request(site, batch.url, self.parse_batch, self.batch_failed, priority=BATCH_PRIORITY,
+                            cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
+
     def parse_batch(self, response: Response, site_id: str, batch: Batch) -> Iterator[Any]:
+        self.sites[site_id].batches_in_flight -= 1
         if response.status == 200:
             try:
                 resources = loads(response.body)
@@ -435,6 +439,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
         batch = failure.request.cb_kwargs["batch"]
+        self.sites[failure.request.cb_kwargs["site_id"]].batches_in_flight -= 1
         self.linked_failed(batch, WordPressError(0, "request_failed", describe_failure(failure)))
         yield from self.assembled()
 
@@ -473,11 +478,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def item_written(self, item: Any) -> None:
         """Called by JsonLinesPipeline once the item's line is written."""
-        site = self.items_out.pop(id(item), None)
-        if site is not None:
-            site.items_pending -= 1
-            if isinstance(item, Post) and item.modified_gmt:
-                site.written[item.id] = item.modified_gmt
+        counted = self.items_out.pop(id(item), None)
+        if counted is not None:
+            counted.items_pending -= 1
+        # A pipeline before the writing one may have passed on another object (its site then ends with the run).
+        site = counted or self.sites_by_key.get(item.site)
+        if site is not None and isinstance(item, Post) and item.modified_gmt:
+            site.written[item.id] = item.modified_gmt
 
     def item_lost(self, item: Any, **_: Any) -> None:
         """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): no longer pending,
@@ -524,7 +531,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
     def site_done(self, site: Site) -> bool:
         """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
         over (the listing of ids begun, or the site given up)."""
-        return not (site.pages_in_flight or site.listing_in_flight or site.items_pending
+        return not (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or site.items_pending
                     or self.assembler.waiting_by_site[site.origin]) and (
             site.failure is not None or site.listed is not None)
 
@@ -548,7 +555,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
 
     def end_site(self, site: Site, ended: bool) -> None:
         """Says what the run did for ``site`` and keeps its new state (``ended``: the crawl of the site ran to
-        its end, when the crawl closed as finished, or when a cluster worker hands the site back)."""
+        its end: it is done, see :meth:`hand_back`, or the crawl closed as finished)."""
         stats = self.crawler.stats
         output_failed = bool(stats.get_value("viewworld/output_failed"))
         finished = ended and not output_failed
