@@ -452,6 +452,75 @@ def test_a_site_does_not_end_while_a_batch_asked_for_as_its_own_is_out(tmp_path,
     assert spider.site_done(ours)
 
 
+def test_a_post_nothing_foresaw_is_a_page_lost_and_the_pages_other_posts_go_on(spider, seed_post, monkeypatch,
+                                                                                caplog):
+    """An error reading one post (a bug, a plugin's field no code path expected) must not end the page's other
+    posts, nor let the site's mark pass that post."""
+    import viewworld.spiders.wpposts as wpposts
+
+    build = wpposts.build_post
+
+    def build_post(site: Any, raw: dict[str, Any], crawled_at: str) -> Any:
+        if raw["id"] == 2:
+            raise KeyError("rendered")
+        return build(site, raw, crawled_at)
+
+    monkeypatch.setattr(wpposts, "build_post", build_post)
+    [page] = discover_all(spider)
+    respond(page, page_body(seed_post, [1, 2, 3]), headers={"X-WP-Total": "3", "X-WP-TotalPages": "1"})
+    site = spider.sites[SITE]
+    assert (site.pages_lost, spider.assembler.waiting_by_site[SITE]) == (1, 2)
+    assert "post 2 cannot be read: KeyError('rendered')" in caplog.text
+    assert not site.complete
+
+
+def test_a_walk_cut_short_by_an_error_is_not_complete():
+    """A callback that raised after it counted its page as answered leaves every counter at 0: the walk has not
+    reached its end (no listing begun), and the mark must not pass what it never saw."""
+    from viewworld.sites import Site
+
+    site = Site(SITE, pages=1, newest="2024-06-01T00:00:00Z")
+    assert not site.complete
+    assert site.next_state(True, "2026-11-29T00:00:00Z").mark is None
+    site.listed = {}
+    assert site.next_state(True, "2026-11-29T00:00:00Z").mark == "2024-06-01T00:00:00Z"
+
+
+def ended_walk(spider: WpPostsSpider) -> None:
+    """The site's walk over a site with no post: nothing left to do, the site not ended yet."""
+    pages = discover_all(spider)
+    respond(pages[0], b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    assert spider.site_done(spider.sites[SITE])
+
+
+def test_a_site_done_when_the_run_is_stopped_ends_as_done(spider):
+    """SIGTERM in the second between a site's end and its hand-back: its sweep and mark are kept all the same."""
+    from viewworld.state import StateStore
+
+    ended_walk(spider)
+    spider.closed("shutdown")
+    assert StateStore(spider.store.directory).load(spider.sites[SITE].state_key).last_sweep is not None
+
+
+def test_a_site_whose_lock_could_not_be_released_is_ended_once(spider, monkeypatch, caplog):
+    """The next second tries again what failed (Redis, for a cluster worker), not what was done."""
+    ended_walk(spider)
+    unlock, calls = spider.store.unlock, []
+
+    def unlock_failing_once(key: str) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise OSError("the store is away")
+        unlock(key)
+
+    monkeypatch.setattr(spider.store, "unlock", unlock_failing_once)
+    spider.hand_back_finished_sites()
+    assert SITE in spider.sites and "not ended yet" in caplog.text
+    spider.hand_back_finished_sites()
+    assert spider.sites == {}
+    assert caplog.text.count("the API listed no post at all") == 1, "ended twice"
+
+
 def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, seed_post):
     """A pipeline after the writing one may drop an item: its site must not seem done while another is out."""
     from viewworld.items import Tombstone
@@ -759,7 +828,7 @@ def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(spider, ca
     spider.closed("finished")
     assert spider.store.load(site.state_key).mark is None
     assert "the walk did not end: 1 posts pages" in caplog.text
-    site.pages_in_flight = 0
+    site.pages_in_flight, site.listed = 0, {}  # answered, and the walk at its end
     spider.closed("finished")
     assert spider.store.load(site.state_key).mark == "2024-01-01T00:00:00Z"
 

@@ -200,6 +200,9 @@ class ClusterCoordinator:
         except self.redis_errors as error:
             logger.warning("Redis did not answer the heartbeat (%s); trying again in a second", error)
             return
+        except Exception:  # stopped, it would have the worker taken for dead: its sites crawled twice at once
+            logger.exception("the heartbeat failed; it goes on")
+            return
         if busy:
             self.idle_since = None
 

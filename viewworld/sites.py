@@ -58,14 +58,19 @@ def same_site(url: str, other: str) -> bool:
     False
     >>> same_site("http://127.0.0.1:8080/", "http://127.0.0.1:8081/")
     False
+    >>> same_site("https://www.viewworld.org/", "https://www.viewworld.org:99999/wp-json/wp/v2/media/7")
+    False
     """
-    first, second = urlsplit(url), urlsplit(other)
-    if first.scheme not in _DEFAULT_PORTS or second.scheme not in _DEFAULT_PORTS:
+    try:  # a link in a post is anything a plugin wrote: a port past 65535, a bracket left open
+        first, second = urlsplit(url), urlsplit(other)
+        if first.scheme not in _DEFAULT_PORTS or second.scheme not in _DEFAULT_PORTS:
+            return False
+        if _bare_host(first.hostname or "") != _bare_host(second.hostname or ""):
+            return False
+        first_port = first.port or _DEFAULT_PORTS[first.scheme]
+        second_port = second.port or _DEFAULT_PORTS[second.scheme]
+    except ValueError:
         return False
-    if _bare_host(first.hostname or "") != _bare_host(second.hostname or ""):
-        return False
-    first_port = first.port or _DEFAULT_PORTS[first.scheme]
-    second_port = second.port or _DEFAULT_PORTS[second.scheme]
     # http -> https redirects change the default port along with the scheme.
     default_ports = set(_DEFAULT_PORTS.values())
     return first_port == second_port or (first_port in default_ports and second_port in default_ports)
@@ -239,9 +244,10 @@ class Site:
 
     @property
     def complete(self) -> bool:
-        """Whether every post the site listed has been durably written or was already: nothing failed,
-        and nothing asked for is unanswered (a request a middleware dropped without a word)."""
-        return (self.failure is None and not self.pages_lost and not self.listing_lost
+        """Whether every post the site listed has been durably written or was already: nothing failed, the walk
+        reached its end (not cut short by an error in a callback), and nothing asked for is unanswered (a request
+        a middleware dropped without a word)."""
+        return (self.failure is None and not self.pages_lost and not self.listing_lost and self.listed is not None
                 and self.pages_in_flight == 0 and self.listing_in_flight == 0)
 
     def next_state(self, finished: bool, now: str, written_kept: bool = True) -> SiteState:

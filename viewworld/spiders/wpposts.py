@@ -98,6 +98,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
         self.hand_back_task: Any = None
         self.items_out: dict[int, Site] = {}
+        self.unendable: list[Site] = []
+        """Sites whose ending failed on an error nothing foresaw: they end with the run."""
         """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
         self.closed_doors: set[tuple[str, str, str]] = set()
 
@@ -305,7 +307,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             yield from self.more_pages(site)  # before this page's posts are assembled: the slots stay busy
             now = utc_now()
             for raw in posts:
-                self.add_post(site, raw, now)
+                try:
+                    self.add_post(site, raw, now)
+                except Exception as error:  # noqa: BLE001 - one post nothing foresaw must not end the page's others
+                    self.page_lost(site, response.url, f"post {raw['id']} cannot be read: {error!r}")
         yield from self.after_page(site, first=page == 1)
 
     def posts_page_failed(self, failure: Failure) -> Iterator[Any]:
@@ -500,12 +505,16 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         claim of a site (the next hour's)."""
         if self.crawler.stats.get_value("viewworld/output_failed"):
             return  # the crawl is stopping: what can be kept is kept when it closes
-        for site in [site for site in self.sites.values() if self.site_done(site)]:
+        for site in [site for site in self.sites.values()
+                     if self.site_done(site) and not any(site is stuck for stuck in self.unendable)]:
             try:
                 self.hand_back(site)
             except self.store.save_errors as error:  # Redis did not answer: the next second tries again
                 logger.warning("%s: not ended yet, %s did not answer (%s); trying again in a second", site.url,
                                self.store.location, error)
+            except Exception:  # a bug: the site ends with the run instead, and the others still end on time
+                logger.exception("%s: cannot be ended now; it ends with the run", site.url)
+                self.unendable.append(site)
 
     def hand_back(self, site: Site) -> None:
         """Completes the site's output and saves its state, then releases its in-flight entry (a cluster's) and
@@ -513,10 +522,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         given up as another spelling of it: the same key or lock) stays that site's."""
         if site.failure != LOCKED:  # a locked site is another run's: nothing of it is this one's
             crawled = [other for other in self.sites.values() if other is not site and other.failure is None]
-            if not any(other.key == site.key for other in crawled):
-                self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
-            if site.failure is None:
-                self.end_site(site, ended=True)
+            if self.handed_back.get(site.origin) is not site:  # not when Redis interrupted the last attempt
+                if not any(other.key == site.key for other in crawled):
+                    self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
+                if site.failure is None:
+                    self.end_site(site, ended=True)
+                self.handed_back[site.origin] = site
             if self.clustered:
                 self.coordinator.released(site.origin)
             if not any(other.state_key == site.state_key for other in crawled):
@@ -524,7 +535,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             logger.info("%s: ended (%s)", site.url, "given up" if site.failure is not None else
                         "its file completed" if site.mode == ONE_OFF else
                         "its file completed, its state saved, its lock released")
-        if site.failure != LOCKED or not self.clustered:  # a worker's claim of a locked site is no failure
+        elif not self.clustered:  # a worker's claim of a site locked by another is no failure of its own
             self.handed_back[site.origin] = site
         self.forget(site)
 
@@ -547,8 +558,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if self.hand_back_task is not None and self.hand_back_task.running:
             self.hand_back_task.stop()
         for site in self.sites.values():
-            if site.failure is None:
-                self.end_site(site, ended=reason == "finished")
+            if site.failure is None:  # a site done in the last second ended all the same, whatever stopped the run
+                self.end_site(site, ended=reason == "finished" or self.site_done(site))
         self.store.unlock_all()
         if self.assembler.waiting_posts:
             logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)
