@@ -516,9 +516,34 @@ def test_a_site_whose_lock_could_not_be_released_is_ended_once(spider, monkeypat
     monkeypatch.setattr(spider.store, "unlock", unlock_failing_once)
     spider.hand_back_finished_sites()
     assert SITE in spider.sites and "not ended yet" in caplog.text
+    spider.closed("finished")  # the run ends before the next second: the site ended already
     spider.hand_back_finished_sites()
     assert spider.sites == {}
     assert caplog.text.count("the API listed no post at all") == 1, "ended twice"
+
+
+def test_a_post_a_pipeline_failed_on_holds_the_mark(spider):
+    from viewworld.items import Tombstone
+
+    site = spider.sites[SITE]
+    site.listed = {}
+    spider.item_failed(spider.handed_out(Tombstone(site.key, 1), site))
+    assert (site.items_pending, site.items_failed, site.complete) == (0, 1, False)
+
+
+def test_a_site_whose_dead_runs_files_cannot_be_completed_is_given_up_with_its_reason(tmp_path, monkeypatch, caplog):
+    import asyncio
+
+    import viewworld.spiders.wpposts as wpposts
+
+    def disk_full(directory: Path) -> list[Any]:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wpposts, "recover_part_files", disk_full)
+    spider = make_spider(tmp_path)
+    assert asyncio.run(all_first_requests(spider)) == []
+    assert spider.sites[SITE].failure == (f"the files a dead run left under {tmp_path / 'output'} cannot be "
+                                          "completed: [Errno 28] No space left on device")
 
 
 def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, seed_post):

@@ -428,6 +428,7 @@ def gmt(value: object) -> str | None:
 
     >>> gmt("2022-01-03T16:25:57"), gmt("2024-01-01T02:00:00+02:00"), gmt("yesterday")
     ('2022-01-03T16:25:57Z', '2024-01-01T00:00:00Z', None)
+    >>> gmt("9999-12-31T23:00:00-05:00")  # past the last moment Python's dates hold, once in UTC
     """
     if not isinstance(value, str):
         return None
@@ -435,7 +436,7 @@ def gmt(value: object) -> str | None:
         return value + "Z"
     try:
         return utc_text(parse_utc(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

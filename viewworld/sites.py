@@ -130,6 +130,8 @@ class Site:
     tombstones: list[int] = field(default_factory=list)
     batches_in_flight: int = 0
     """``include=`` batches asked for as this site's (some may be for another site's posts: see assembly)."""
+    items_failed: int = 0
+    """Posts and tombstones a pipeline failed on: not written, so the mark holds."""
     items_pending: int = 0
     """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None
@@ -247,8 +249,8 @@ class Site:
         """Whether every post the site listed has been durably written or was already: nothing failed, the walk
         reached its end (not cut short by an error in a callback), and nothing asked for is unanswered (a request
         a middleware dropped without a word)."""
-        return (self.failure is None and not self.pages_lost and not self.listing_lost and self.listed is not None
-                and self.pages_in_flight == 0 and self.listing_in_flight == 0)
+        return (self.failure is None and not self.pages_lost and not self.listing_lost and not self.items_failed
+                and self.listed is not None and self.pages_in_flight == 0 and self.listing_in_flight == 0)
 
     def next_state(self, finished: bool, now: str, written_kept: bool = True) -> SiteState:
         """The state to keep: what was written is recorded (unless the output failed, ``written_kept``

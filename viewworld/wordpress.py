@@ -127,8 +127,13 @@ def parse_api_href(url: str) -> ApiHref | None:
     ApiHref(root=ApiRoot(base='https://example.org/wp-json/', plain=False), route='/wp/v2/media/12', params={})
     >>> parse_api_href("https://example.org/wp-json/").route
     '/'
+    >>> parse_api_href("http://[::1/wp-json/wp/v2/tags?post=5") is None  # a bracket a plugin left open
+    True
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     query = parse_qsl(parts.query, keep_blank_values=True)

@@ -98,9 +98,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
         self.hand_back_task: Any = None
         self.items_out: dict[int, Site] = {}
+        """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
         self.unendable: list[Site] = []
         """Sites whose ending failed on an error nothing foresaw: they end with the run."""
-        """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
         self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
@@ -140,7 +140,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.start_hand_backs, signal=signals.spider_opened)
         crawler.signals.connect(spider.item_lost, signal=signals.item_dropped)
-        crawler.signals.connect(spider.item_lost, signal=signals.item_error)
+        crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         return spider
 
     def start_hand_backs(self) -> None:
@@ -195,11 +195,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
             site.root_remembered = True
             if not self.known_as(site):
                 return False
-        for key in site.output_keys():
-            for path, records in recover_part_files(self.output_dir / key):
-                logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
-                site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
-                                         if not record.get("deleted") and record.get("modified_gmt")})
+        try:
+            for key in site.output_keys():
+                for path, records in recover_part_files(self.output_dir / key):
+                    logger.warning("%s: recovered %d records a dead run left in %s", site.url, len(records), path)
+                    site.state.posts.update({record["id"]: record["modified_gmt"] for record in records
+                                             if not record.get("deleted") and record.get("modified_gmt")})
+        except OSError as error:  # a disk full, a file not ours: crawled now, the site would write them again
+            self.give_up(site, f"the files a dead run left under {self.output_dir} cannot be completed: {error}")
+            return False
         full = self.arguments.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
@@ -491,6 +495,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if site is not None and isinstance(item, Post) and item.modified_gmt:
             site.written[item.id] = item.modified_gmt
 
+    def item_failed(self, item: Any, **_: Any) -> None:
+        """A pipeline failed on the item (Scrapy logs the error): not written, so the site's mark holds."""
+        site = self.items_out.get(id(item)) or self.sites_by_key.get(getattr(item, "site", None))
+        if site is not None:
+            site.items_failed += 1
+        self.item_lost(item)
+
     def item_lost(self, item: Any, **_: Any) -> None:
         """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): no longer pending,
         unless it was written already (a pipeline after the writing one dropped it)."""
@@ -558,7 +569,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if self.hand_back_task is not None and self.hand_back_task.running:
             self.hand_back_task.stop()
         for site in self.sites.values():
-            if site.failure is None:  # a site done in the last second ended all the same, whatever stopped the run
+            # Not one that ended already (its lock was left to release); one done in the last second ended all
+            # the same, whatever stopped the run.
+            if site.failure is None and self.handed_back.get(site.origin) is not site:
                 self.end_site(site, ended=reason == "finished" or self.site_done(site))
         self.store.unlock_all()
         if self.assembler.waiting_posts:
