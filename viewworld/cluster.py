@@ -280,7 +280,7 @@ class ClusterClaims:
     first_requests: Any
     site_done: Any
     hand_back: Any
-    unendable: list[Site]
+    unendable: set[str]
     parse_home: Any
 
     def claim_request(self, origin: str) -> Request:
@@ -294,7 +294,7 @@ class ClusterClaims:
         is crawling it (the claim was queued while that crawl was on: it is that crawl's)."""
         current = self.sites.get(origin)
         if current is not None and current.failure != LOCKED:
-            if not self.site_done(current) or any(current is stuck for stuck in self.unendable):
+            if not self.site_done(current) or origin in self.unendable:
                 return []
             self.hand_back(current)  # done, and not handed back yet: this claim is the next crawl
         credentials = credentials_for_sites((origin,), single_site_variables=False)

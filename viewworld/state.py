@@ -136,14 +136,18 @@ class StateStore:
         _HELD_LOCKS[path] = descriptor
 
     def unlock(self, site: str) -> None:
-        descriptor = _HELD_LOCKS.pop((self.directory / f"{site}.lock").resolve(), None)
-        if descriptor is not None:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-            os.close(descriptor)
+        _release((self.directory / f"{site}.lock").resolve())
 
     def unlock_all(self) -> None:
         for path in [path for path in _HELD_LOCKS if path.parent == self.directory.resolve()]:
-            self.unlock(path.stem)
+            _release(path)
+
+
+def _release(lock_path: Path) -> None:
+    descriptor = _HELD_LOCKS.pop(lock_path, None)
+    if descriptor is not None:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.close(descriptor)
 
 
 def fsync_directory(directory: Path) -> None:

@@ -14,7 +14,8 @@ The map of the crawl, per site:
    public ids (``_fields=id``), and in an incremental run those published since the mark (``after=``: a
    scheduled post goes public with an old ``modified_gmt``); fetch what the walk missed, and ask by id
    for the posts written before that no listing showed: a tombstone for each that does not come back;
-6. at the end, keep the new state: what was written, and the mark when nothing was lost.
+6. as soon as the site is done (or when the crawl closes), keep its new state: what was written, and the
+   mark when nothing was lost.
 """
 
 from __future__ import annotations
@@ -26,19 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
-from scrapy.utils.asyncio import create_looping_call
 
 from viewworld import cluster
 from viewworld.cluster import ClusterClaims
 from viewworld.arguments import CrawlArguments
 from viewworld.assembly import Batch, PostAssembler, build_post, gmt
 from viewworld.credentials import credentials_for_sites
-from viewworld.items import Post
 from viewworld.output import recover_part_files
-from viewworld.signals import site_finished
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
 from viewworld.spiders.common import answer_error, describe_failure, is_json, utc_now, with_int_id
 from viewworld.spiders.discovery import ApiDiscovery
+from viewworld.spiders.ending import SiteEnding
 from viewworld.spiders.listing import IdListing
 from viewworld.state import SiteLocked, StateStore, parse_utc, utc_text
 from viewworld.wordpress import (
@@ -81,11 +80,9 @@ ALL_ERROR_STATUSES = list(range(400, 600))
 BLOCKED_CODES = {"rest_login_required", "rest_disabled", "rest_forbidden", "rest_cannot_access",
                  "cloudflare_challenge", "login_page", "html_instead_of_json"}
 REVISION_FIELDS = "id,date_gmt,modified_gmt,author,title,content"
-HAND_BACK_SECONDS = 1.0
-"""How often sites that are done are ended (see ``WpPostsSpider.hand_back``)."""
 
 
-class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
+class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     name = "wpposts"
 
     def __init__(self, **kwargs: Any) -> None:
@@ -99,8 +96,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         self.hand_back_task: Any = None
         self.items_out: dict[int, Site] = {}
         """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
-        self.unendable: list[Site] = []
-        """Sites whose ending failed on an error nothing foresaw: they end with the run."""
+        self.unendable: set[str] = set()
+        """Sites (origins) whose ending failed on an error nothing foresaw: they end with the run."""
         self.closed_doors: set[tuple[str, str, str]] = set()
 
     @staticmethod
@@ -142,10 +139,6 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         crawler.signals.connect(spider.item_lost, signal=signals.item_dropped)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         return spider
-
-    def start_hand_backs(self) -> None:
-        self.hand_back_task = create_looping_call(self.hand_back_finished_sites)
-        self.hand_back_task.start(HAND_BACK_SECONDS, now=False)
 
     async def start(self) -> AsyncIterator[Any]:
         if self.clustered:
@@ -474,135 +467,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, Spider):
         if requests:
             raise DontCloseSpider
 
-    # 6. The end -------------------------------------------------------------------------------------
-
-    def handed_out(self, item: Any, site: Site | None = None) -> Any:
-        """Counts ``item`` (a post or tombstone of ``site``, by default the site of its key) as handed to the
-        item pipelines and not yet written: until it is written or lost, its site has not ended."""
-        site = site or self.sites_by_key.get(item.site)
-        if site is not None:
-            site.items_pending += 1
-            self.items_out[id(item)] = site
-        return item
-
-    def item_written(self, item: Any) -> None:
-        """Called by JsonLinesPipeline once the item's line is written."""
-        counted = self.items_out.pop(id(item), None)
-        if counted is not None:
-            counted.items_pending -= 1
-        # A pipeline before the writing one may have passed on another object (its site then ends with the run).
-        site = counted or self.sites_by_key.get(item.site)
-        if site is not None and isinstance(item, Post) and item.modified_gmt:
-            site.written[item.id] = item.modified_gmt
-
-    def item_failed(self, item: Any, **_: Any) -> None:
-        """A pipeline failed on the item (Scrapy logs the error): not written, so the site's mark holds."""
-        site = self.items_out.get(id(item)) or self.sites_by_key.get(getattr(item, "site", None))
-        if site is not None:
-            site.items_failed += 1
-        self.item_lost(item)
-
-    def item_lost(self, item: Any, **_: Any) -> None:
-        """An item a pipeline dropped or failed on (signals ``item_dropped``, ``item_error``): no longer pending,
-        unless it was written already (a pipeline after the writing one dropped it)."""
-        site = self.items_out.pop(id(item), None)
-        if site is not None:
-            site.items_pending -= 1
-
-    def hand_back_finished_sites(self) -> None:
-        """Ends each site as soon as it is done, every second, not when the crawl ends (see :meth:`hand_back`).
-        A run of several sites cut short (SIGTERM, a cron timeout) keeps the sites it finished; a cluster worker
-        that runs for days keeps few files open, loses no finished site when it dies, and crawls every later
-        claim of a site (the next hour's)."""
-        if self.crawler.stats.get_value("viewworld/output_failed"):
-            return  # the crawl is stopping: what can be kept is kept when it closes
-        for site in [site for site in self.sites.values()
-                     if self.site_done(site) and not any(site is stuck for stuck in self.unendable)]:
-            try:
-                self.hand_back(site)
-            except self.store.save_errors as error:  # Redis did not answer: the next second tries again
-                logger.warning("%s: not ended yet, %s did not answer (%s); trying again in a second", site.url,
-                               self.store.location, error)
-            except Exception:  # a bug: the site ends with the run instead, and the others still end on time
-                logger.exception("%s: cannot be ended now; it ends with the run", site.url)
-                self.unendable.append(site)
-
-    def hand_back(self, site: Site) -> None:
-        """Completes the site's output and saves its state, then releases its in-flight entry (a cluster's) and
-        its lock, and forgets it (its ids, its open file). What it shares with a site still crawled (a site
-        given up as another spelling of it: the same key or lock) stays that site's."""
-        if site.failure != LOCKED:  # a locked site is another run's: nothing of it is this one's
-            crawled = [other for other in self.sites.values() if other is not site and other.failure is None]
-            if self.handed_back.get(site.origin) is not site:  # not when Redis interrupted the last attempt
-                if not any(other.key == site.key for other in crawled):
-                    self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
-                if site.failure is None:
-                    self.end_site(site, ended=True)
-                self.handed_back[site.origin] = site
-            if self.clustered:
-                self.coordinator.released(site.origin)
-            if not any(other.state_key == site.state_key for other in crawled):
-                self.store.unlock(site.state_key)
-            logger.info("%s: ended (%s)", site.url, "given up" if site.failure is not None else
-                        "its file completed" if site.mode == ONE_OFF else
-                        "its file completed, its state saved, its lock released")
-        elif not self.clustered:  # a worker's claim of a site locked by another is no failure of its own
-            self.handed_back[site.origin] = site
-        self.forget(site)
-
-    def site_done(self, site: Site) -> bool:
-        """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
-        over (the listing of ids begun, or the site given up)."""
-        return not (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or site.items_pending
-                    or self.assembler.waiting_by_site[site.origin]) and (
-            site.failure is not None or site.listed is not None)
-
-    def forget(self, site: Site) -> None:
-        del self.sites[site.origin]
-        for key in [key for key, known in self.sites_by_key.items() if known is site]:  # its key before a redirect too
-            del self.sites_by_key[key]
-        self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
-        self.assembler.forget(site)
-        site.forget_posts()
-
-    def closed(self, reason: str) -> None:
-        if self.hand_back_task is not None and self.hand_back_task.running:
-            self.hand_back_task.stop()
-        for site in self.sites.values():
-            # Not one that ended already (its lock was left to release); one done in the last second ended all
-            # the same, whatever stopped the run.
-            if site.failure is None and self.handed_back.get(site.origin) is not site:
-                self.end_site(site, ended=reason == "finished" or self.site_done(site))
-        self.store.unlock_all()
-        if self.assembler.waiting_posts:
-            logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)
-
-    def end_site(self, site: Site, ended: bool) -> None:
-        """Says what the run did for ``site`` and keeps its new state (``ended``: the crawl of the site ran to
-        its end: it is done, see :meth:`hand_back`, or the crawl closed as finished)."""
-        stats = self.crawler.stats
-        output_failed = bool(stats.get_value("viewworld/output_failed"))
-        finished = ended and not output_failed
-        if finished and (site.pages_in_flight or site.listing_in_flight):
-            logger.error("%s: the walk did not end: %d posts pages and %d id listing pages never answered "
-                         "(dropped by a middleware?); the mark stays where it was", site.url,
-                         site.pages_in_flight, site.listing_in_flight)
-        seen = len(site.post_ids)
-        logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
-                    "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
-                    site.total)
-        if seen == 0 and site.mode == FULL and ended:
-            logger.error("%s: the API listed no post at all", site.url)
-            stats.inc_value("viewworld/sites_empty")
-        if site.mode != ONE_OFF:
-            state = site.next_state(finished, utc_now(), written_kept=not output_failed)
-            state.resources = self.assembler.known_resources(site)
-            try:
-                self.store.save(state)
-            except self.store.save_errors as error:
-                logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
-                             "one did", site.url, self.store.location, getattr(error, "strerror", None) or error)
-                stats.set_value("viewworld/state_unsaved", True)
+    # 6. The end: each site as soon as it is done, the rest when the crawl closes: viewworld/spiders/ending.py
 
     # Plumbing ---------------------------------------------------------------------------------------
 
