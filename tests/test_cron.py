@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import faults
-from tests.crawling import assert_valid_records, crawl, output_settings, records_of, start_crawl, written_items
+from tests.crawling import (
+    ROOT,
+    assert_valid_records,
+    crawl,
+    crawl_command,
+    crawl_environment,
+    output_settings,
+    records_of,
+    start_crawl,
+    written_items,
+)
 from tests.faults import FaultProxy
 from viewworld.sites import site_key
 from viewworld.state import StateStore
@@ -226,6 +236,22 @@ def test_a_site_done_in_a_run_of_several_is_ended_at_once_and_a_run_cut_short_ke
     assert ": incremental crawl" in again.log and again.items() == []
 
 
+def test_a_run_of_more_sites_than_concurrent_sites_starts_each_as_one_ends(wordpress_sites, tmp_path):
+    """``CONCURRENT_SITES=2`` and three sites (the real WordPress at three addresses, each a proxy of its own): the
+    third starts only once one of the first two has ended, and each site gets every post."""
+    site = wordpress_sites["plain"]
+    with FaultProxy(site.url) as one, FaultProxy(site.url) as two, FaultProxy(site.url) as three:
+        proxies = (one, two, three)
+        result = crawl(tmp_path, "site=" + ",".join(proxy.url for proxy in proxies), settings={"CONCURRENT_SITES": "2"})
+    assert result.exit_code == 0, result.log[-3000:]
+    started = [result.log.index(f"{proxy.url}: full crawl") for proxy in proxies]
+    first_ended = result.log.index(": ended (its file completed")  # the others end with the run
+    assert max(started[:2]) < first_ended < started[2], "the third site started before its turn"
+    for proxy in proxies:
+        records = records_of(tmp_path.glob(f"{site_key(proxy.url)}/posts-*.jsonl"))
+        assert {record["id"] for record in records} == public_ids(site), proxy.url
+
+
 def test_an_unreachable_site_exits_3_and_leaves_the_state_as_it_was(wordpress_sites, tmp_path, unused_port):
     site = wordpress_sites["plain"]
     assert crawl(tmp_path, f"site={site.url}", "max_posts=1").exit_code == 0
@@ -257,6 +283,23 @@ def test_a_second_run_for_a_site_whose_lock_is_held_exits_4_at_once(wordpress_si
         assert not (tmp_path / "state" / "jobs").exists()
     finally:
         store.unlock_all()
+
+
+def test_more_sites_than_the_open_files_limit_allows_locks_for_is_one_line_and_exits_2(tmp_path):
+    """A run takes a lock a site before it starts: a sites_file of thousands under a low ``ulimit -n`` is said
+    as what it is, not as a STATE_DIR that cannot be written, and nothing is crawled."""
+    import resource
+
+    sites = tmp_path / "sites.txt"
+    sites.write_text("".join(f"http://127.0.{number // 250}.{number % 250 + 1}:9\n" for number in range(300)))
+    command = crawl_command(f"sites_file={sites}", settings=output_settings(tmp_path, tmp_path / "crawl.log"))
+    finished = subprocess.run(command, cwd=ROOT, env=crawl_environment(), capture_output=True, text=True, timeout=120,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200)), check=False)
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.strip().splitlines() == [
+        "scrapy crawl: 300 sites take a lock each, more open files than this process may have (ulimit -n: 200); "
+        "give fewer sites a run, or raise the limit"]
+    assert not (tmp_path / "crawl.log").exists() or "Spider opened" not in (tmp_path / "crawl.log").read_text()
 
 
 def test_an_output_directory_that_cannot_be_made_exits_5(wordpress_sites, tmp_path):

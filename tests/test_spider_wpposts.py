@@ -54,6 +54,14 @@ async def first_request(spider: WpPostsSpider) -> Request:
     return (await all_first_requests(spider))[0]
 
 
+def crawled_site(spider: WpPostsSpider, origin: str = SITE) -> Any:
+    """A site given to the spider, as one being crawled, without its first requests (no lock, no state)."""
+    [site] = [site for site in spider.waiting_sites if site.origin == origin]
+    spider.waiting_sites.remove(site)
+    spider.sites[origin] = site
+    return site
+
+
 @pytest.fixture
 def spider(tmp_path: Path) -> WpPostsSpider:
     return make_spider(tmp_path)
@@ -431,9 +439,11 @@ def test_a_site_does_not_end_while_a_batch_asked_for_as_its_own_is_out(tmp_path,
     from viewworld.assembly import build_post
     from viewworld.wordpress import post_links
 
+    import asyncio
+
     spider = make_spider(tmp_path, site=f"{SITE},{SITE}/blog")
+    asyncio.run(all_first_requests(spider))
     ours, blog = spider.sites[SITE], spider.sites[f"{SITE}/blog"]
-    assert spider.known_as(ours) and spider.known_as(blog)
     spider.assembler.add(ours, build_post(ours, seed_post, "2026-11-29T00:00:00Z"), post_links(seed_post))
     for request in follow(spider.assembled(flush=True)):
         [post] = respond(request, b"[]") or [None]  # nothing returned: the post is written with errors
@@ -522,10 +532,93 @@ def test_a_site_whose_lock_could_not_be_released_is_ended_once(spider, monkeypat
     assert caplog.text.count("the API listed no post at all") == 1, "ended twice"
 
 
+class FakeEngine:
+    """What the spider asks of Scrapy's engine while it runs: whether it is closing, and to crawl a request."""
+
+    def __init__(self) -> None:
+        self.running, self._slot, self.crawled = True, None, []
+
+    def crawl(self, request: Request) -> None:
+        self.crawled.append(request)
+
+
+def several_sites(tmp_path: Path, count: int, concurrent_sites: int) -> tuple[WpPostsSpider, FakeEngine]:
+    sites = ",".join(f"https://site{number}.example" for number in range(1, count + 1))
+    spider = make_spider(tmp_path, site=sites)
+    spider.concurrent_sites = concurrent_sites
+    spider.crawler.engine = engine = FakeEngine()
+    return spider, engine
+
+
+def empty_walk(spider: WpPostsSpider, home: Request) -> None:
+    """A site with no post: its home page names its root, which lists no post."""
+    link = {"Link": f'<{home.url}wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    [root] = respond(home, b"<html></html>", headers=link, response_class=HtmlResponse)
+    [page] = respond(root, INDEX)
+    respond(page, b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+
+
+def test_a_run_crawls_concurrent_sites_at_a_time_and_starts_each_other_as_one_ends(tmp_path):
+    """A sites_file of hundreds: the first CONCURRENT_SITES start, each of the others as a site ends, in order;
+    no site waiting for its turn holds a file, a connection or its state meanwhile."""
+    import asyncio
+
+    spider, engine = several_sites(tmp_path, 4, concurrent_sites=2)
+    homes = asyncio.run(all_first_requests(spider))
+    assert [home.url for home in homes] == ["https://site1.example/", "https://site2.example/"]
+    assert [site.origin for site in spider.waiting_sites] == ["https://site3.example", "https://site4.example"]
+    spider.hand_back_finished_sites()
+    assert engine.crawled == [], "no site has ended: none starts"
+    empty_walk(spider, homes[1])
+    spider.hand_back_finished_sites()
+    assert list(spider.sites) == ["https://site1.example", "https://site3.example"]
+    assert [request.url for request in engine.crawled] == ["https://site3.example/"]
+    assert spider.sites["https://site3.example"].mode == "full"  # its lock and state taken when its turn came
+    spider.crawler.engine.running = False  # SIGTERM
+    empty_walk(spider, homes[0])
+    spider.hand_back_finished_sites()
+    assert len(engine.crawled) == 1 and [site.origin for site in spider.waiting_sites] == ["https://site4.example"]
+    spider.closed("shutdown")
+    assert spider.crawler.stats.get_value("viewworld/sites_not_started") == 1
+
+
+def test_a_site_given_up_leaves_its_turn_to_the_next_at_once(tmp_path):
+    import asyncio
+
+    spider, engine = several_sites(tmp_path, 3, concurrent_sites=1)
+    [home] = asyncio.run(all_first_requests(spider))
+    respond(home, b"<html>no WordPress here</html>", status=404, headers={"Content-Type": "text/html"},
+            response_class=HtmlResponse)
+    spider.give_up(spider.sites["https://site1.example"], "no WordPress REST API found")
+    spider.hand_back_finished_sites()
+    assert [request.url for request in engine.crawled] == ["https://site2.example/"]
+
+
+def test_a_site_that_cannot_end_by_itself_ends_when_the_crawl_is_idle_and_the_next_starts(tmp_path, caplog):
+    """Nothing in flight, sites waiting their turn: a site still crawled then is stuck (a request a middleware
+    dropped without an errback, an item a pipeline replaced) and would hold its turn for ever. It ends as the
+    crawl's close would have ended it, and the next site starts."""
+    import asyncio
+
+    from scrapy.exceptions import DontCloseSpider
+
+    spider, engine = several_sites(tmp_path, 2, concurrent_sites=1)
+    [home] = asyncio.run(all_first_requests(spider))
+    empty_walk(spider, home)
+    spider.sites["https://site1.example"].pages_in_flight = 1  # dropped by a middleware: never answered
+    spider.hand_back_finished_sites()
+    assert engine.crawled == []
+    with pytest.raises(DontCloseSpider):
+        spider.flush_batches_when_idle()
+    assert "https://site1.example: the walk did not end: 1 posts pages" in caplog.text
+    assert [request.url for request in engine.crawled] == ["https://site2.example/"]
+    assert list(spider.sites) == ["https://site2.example"]
+
+
 def test_a_post_a_pipeline_failed_on_holds_the_mark(spider):
     from viewworld.items import Tombstone
 
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     site.listed = {}
     spider.item_failed(spider.handed_out(Tombstone(site.key, 1), site))
     assert (site.items_pending, site.items_failed, site.complete) == (0, 1, False)
@@ -550,7 +643,7 @@ def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, s
     """A pipeline after the writing one may drop an item: its site must not seem done while another is out."""
     from viewworld.items import Tombstone
 
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     first, second = Tombstone(site.key, 1), Tombstone(site.key, 2)
     spider.handed_out(first, site)
     spider.handed_out(second, site)
@@ -797,7 +890,7 @@ def test_a_post_is_written_again_only_when_its_version_is_new_or_cannot_be_told(
 def test_after_an_output_failure_the_state_records_nothing_written(spider):
     """Lines still in the output buffer were lost with it: the next run recovers what reached the disk
     (the .part file) and must not skip the rest as already written."""
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     site.written = {7: "2024-01-01T00:00:00Z"}
     site.tombstones = [8]
     site.state = spider.store.load(site.state_key)
@@ -825,7 +918,7 @@ def test_a_state_that_cannot_be_saved_is_said_in_one_line_and_exits_5(spider, ca
     from viewworld.cluster import RedisStateStore
     from viewworld.outcome import OUTPUT_FAILED, exit_code
 
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     if store == "redis":
         spider.store = RedisStateStore(RedisDown(), "worker-1")
         where, why = "Redis", "Connection refused"
@@ -847,7 +940,7 @@ def test_a_state_that_cannot_be_saved_is_said_in_one_line_and_exits_5(spider, ca
 def test_a_walk_whose_pages_never_answered_is_said_and_keeps_the_mark(spider, caplog):
     """A request a middleware drops without an errback (DEPTH_LIMIT, URLLENGTH_LIMIT) leaves its page in
     flight: the run must not count as complete."""
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     site.state = spider.store.load(site.state_key)
     site.newest, site.pages_in_flight = "2024-01-01T00:00:00Z", 1
     spider.closed("finished")
@@ -864,7 +957,7 @@ def test_progress_counts_posts_already_written_as_done(spider, caplog):
 
     from viewworld.progress import Progress
 
-    site = spider.sites[SITE]
+    site = crawled_site(spider)
     site.total, site.unchanged = 1000, 600
     spider.crawler.stats.set_value(f"sites/{site.key}/items", 150)
     progress = Progress(spider.crawler.stats, 0)  # no timer: the lines are asked for below

@@ -94,4 +94,6 @@ class Progress:
             output = self.stats.get_value(f"sites/{site.key}/output", "no output (no post)")
             lines.append(f"  {site.key}: {posts} posts written, {site.unchanged} unchanged (X-WP-Total {total}), "
                          f"{requests} requests, {errors} errors -> {output}")
+        lines += [f"  {site.key}: not started (the run stopped before its turn)"
+                  for site in getattr(self.spider, "waiting_sites", ())]
         logger.info("\n".join(lines))

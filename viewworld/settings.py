@@ -75,6 +75,10 @@ STATE_DIR = "state"
 INCREMENTAL_OVERLAP = 3600
 DELETION_SWEEP_INTERVAL = 86400
 
+# A run on one machine crawls CONCURRENT_SITES of the sites given at a time (0: all at once); each of the others
+# starts as one ends. A cluster worker takes CLUSTER_SITES_PER_WORKER claims at a time instead.
+CONCURRENT_SITES = 16
+
 # Cluster (on when REDIS_URL is set, e.g. -s REDIS_URL=redis://127.0.0.1:6379/0): how many sites one
 # worker crawls at once, how long the whole cluster must have been idle before a worker closes, and how
 # old a worker's heartbeat (every second) may get before its sites are given to others.

@@ -5,7 +5,8 @@
 - a ``STATE_DIR`` that cannot be written exits 5 with one line, before anything is crawled;
 - a cluster worker's ``REDIS_URL`` that is no Redis URL exits 2, one whose Redis does not answer exits 3, with
   one line (its password hidden);
-- a site whose lock another run holds exits 4 at once, before anything is opened;
+- a site whose lock another run holds exits 4 at once, before anything is opened; more sites than the limit of
+  open files allows locks for (the limit raised first to the most the process may have) exit 2 with one line;
 - a ``JOBDIR`` is dropped, with a warning: the state and the recovery of a dead run's ``.part`` file make
   the next run complete, and a resumed request queue would replay a dead run's requests beside the
   new run's own walk (Scrapyd sets one per job when its ``jobs_dir`` is set);
@@ -16,7 +17,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import resource
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -86,6 +89,7 @@ class Command(ScrapyCrawlCommand):
                 refuse(f"REDIS_URL={strip_url(settings['REDIS_URL'])}: {reason}",
                        BAD_ARGUMENTS if wrong_url else SITE_FAILED)
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
+        open_files = raise_open_files_limit()
         try:
             for key in locks:
                 store.lock(key)
@@ -94,6 +98,10 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = SITE_LOCKED
             return
         except OSError as error:
+            if error.errno == errno.EMFILE:  # a lock a site: a sites_file of thousands, under a low limit
+                store.unlock_all()
+                refuse(f"{len(locks)} sites take a lock each, more open files than this process may have (ulimit -n: "
+                       f"{open_files}); give fewer sites a run, or raise the limit", BAD_ARGUMENTS)
             refuse(f"STATE_DIR={store.directory} cannot be written: {unmade_directory(store.directory, error)}",
                    OUTPUT_FAILED)
         if settings.get("JOBDIR"):
@@ -108,6 +116,20 @@ class Command(ScrapyCrawlCommand):
             return
         assert crawler.stats is not None
         self.exitcode = exit_code(crawler.stats.get_stats())
+
+
+def raise_open_files_limit() -> int:
+    """Raises this process's limit of open files to the most it may have (a run holds a lock per site, and the
+    files and connections of ``CONCURRENT_SITES`` at a time); the limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # a container's own cap below its hard limit
+            return soft
+        return wanted
+    return soft
 
 
 def refuse(message: str, code: int) -> NoReturn:

@@ -31,6 +31,9 @@ class SiteEnding:
     """Methods of the spider (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`)."""
 
     sites: dict[str, Site]
+    waiting_sites: Any
+    concurrent_sites: int
+    start_waiting_sites: Any
     sites_by_key: dict[str, Site]
     handed_back: dict[str, Site]
     items_out: dict[int, Site]
@@ -90,8 +93,20 @@ class SiteEnding:
         claim of a site (the next hour's)."""
         if self.crawler.stats.get_value("viewworld/output_failed"):
             return  # the crawl is stopping: what can be kept is kept when it closes
-        for site in [site for site in self.sites.values()
-                     if self.site_done(site) and site.origin not in self.unendable]:
+        self.end_sites([site for site in self.sites.values() if self.site_done(site)])
+        for request in self.start_waiting_sites():
+            self.crawler.engine.crawl(request)
+
+    def end_stuck_sites(self) -> None:
+        """Ends, as the crawl's close would, the sites left when nothing is in flight and sites wait for their
+        turn (``CONCURRENT_SITES``): one that is not done then never will be (a request a middleware dropped, an
+        item a pipeline replaced with another object), and would hold its turn for ever."""
+        self.end_sites(list(self.sites.values()))
+
+    def end_sites(self, sites: list[Site]) -> None:
+        for site in sites:
+            if site.origin in self.unendable:
+                continue
             try:
                 self.hand_back(site)
             except self.store.save_errors as error:  # Redis did not answer: the next second tries again
@@ -151,6 +166,10 @@ class SiteEnding:
             # the same, whatever stopped the run.
             if site.failure is None and not self.has_ended(site):
                 self.end_site(site, ended=reason == "finished" or self.site_done(site))
+        if self.waiting_sites:
+            logger.warning("%d sites were not started: the run stopped before their turn (CONCURRENT_SITES=%d); "
+                           "their next run crawls them", len(self.waiting_sites), self.concurrent_sites)
+            self.crawler.stats.set_value("viewworld/sites_not_started", len(self.waiting_sites))
         self.store.unlock_all()
         if self.assembler.waiting_posts:
             logger.error("%d posts were still waiting for linked resources at the end", self.assembler.waiting_posts)

@@ -21,6 +21,7 @@ The map of the crawl, per site:
 from __future__ import annotations
 
 import logging
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +90,10 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         super().__init__()
         self.arguments = self.check_arguments(kwargs)
         credentials = credentials_for_sites(self.arguments.sites)
-        self.sites = {url: Site(url, credentials=credentials.get(url)) for url in self.arguments.sites}
+        self.waiting_sites = deque(Site(url, credentials=credentials.get(url)) for url in self.arguments.sites)
+        """Sites given and not started yet: a run on one machine crawls ``CONCURRENT_SITES`` at a time."""
+        self.sites: dict[str, Site] = {}
+        """The sites being crawled, by the URL they were given as."""
         self.sites_by_key: dict[str, Site] = {}
         self.handed_back: dict[str, Site] = {}
         """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
@@ -134,6 +138,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         spider.sweep_interval = settings.getfloat("DELETION_SWEEP_INTERVAL")
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        spider.concurrent_sites = max(settings.getint("CONCURRENT_SITES"), 0)
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.start_hand_backs, signal=signals.spider_opened)
         crawler.signals.connect(spider.item_lost, signal=signals.item_dropped)
@@ -142,16 +147,40 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         if self.clustered:
-            # Workers share a queue of sites: a site given here is queued for whichever worker is free. Its Site
-            # goes at once: this worker's claim of it may come before this generator is asked for the next one.
-            given, self.sites = list(self.sites) if self.arguments.sites_given else [], {}
+            # Workers share a queue of sites: a site given here is queued for whichever worker is free, and is this
+            # worker's only once it claims it (which may come before this generator is asked for the next one).
+            given = [site.origin for site in self.waiting_sites] if self.arguments.sites_given else []
+            self.waiting_sites.clear()
             for origin in given:
                 yield self.claim_request(origin)
             return
-        for site in list(self.sites.values()):  # a site that ends is taken out while the others start
+        for request in self.start_waiting_sites():
+            yield request
+
+    def start_waiting_sites(self) -> Iterator[Request]:
+        """The first requests of the sites given, in order, while fewer than ``CONCURRENT_SITES`` (0: no limit)
+        are crawled; the others start as sites end (:meth:`hand_back_finished_sites`). A run of hundreds of
+        sites thus finishes them one after another, each with open files, sockets and memory for a few at a
+        time, and a run cut short keeps the sites it finished."""
+        while self.waiting_sites and not self.clustered and not self.stopping() and not (
+                self.concurrent_sites and self.sites_crawled() >= self.concurrent_sites):
+            site = self.waiting_sites.popleft()
+            self.sites[site.origin] = site
             if self.prepare(site):
-                for request in self.first_requests(site):
-                    yield request
+                yield from self.first_requests(site)
+
+    def sites_crawled(self) -> int:
+        """Sites started and not ended, but for those given up (they end within the second) and those whose
+        ending failed (they end with the run)."""
+        return sum(1 for site in self.sites.values() if site.failure is None and site.origin not in self.unendable)
+
+    def stopping(self) -> bool:
+        """Whether the crawl is closing (SIGTERM, ``CLOSESPIDER_*``, an output that failed): no site starts then."""
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # no engine yet: the spider's callbacks called directly
+            return False
+        return not engine.running or getattr(getattr(engine, "_slot", None), "closing", None) is not None
 
     def first_requests(self, site: Site) -> Iterator[Request]:
         if site.root_remembered:
@@ -462,10 +491,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     def flush_batches_when_idle(self) -> None:
         """Partial batches wait to fill up; once nothing else is left to do, they go as they are."""
         requests = list(self.assembled(flush=True))
+        if not requests and self.waiting_sites and not self.stopping():
+            self.end_stuck_sites()
+        requests += self.start_waiting_sites()
         for request in requests:
             self.crawler.engine.crawl(request)
-        if requests:
-            raise DontCloseSpider
+        if requests or self.waiting_sites and not self.stopping():
+            raise DontCloseSpider  # sites still to start: the next ends within a second, and the next starts
 
     # 6. The end: each site as soon as it is done, the rest when the crawl closes: viewworld/spiders/ending.py
 
