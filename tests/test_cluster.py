@@ -14,7 +14,7 @@ import pytest
 import redis
 from scrapy_redis.queue import PriorityQueue
 
-from tests.crawling import assert_valid_records, crawl, records_of, start_crawl
+from tests.crawling import assert_valid_records, crawl, log_stat, records_of, start_crawl
 from tests.test_cron import edit_posts
 from tests.wordpress.processes import free_port
 from viewworld.sites import Site
@@ -196,6 +196,7 @@ def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_cla
     log = (tmp_path / "worker.log").read_text(encoding="utf-8")
     assert log.count(": full crawl") == 1
     assert log.count(": incremental crawl") == 1
+    assert log_stat(log, "robotstxt/request_count") == 2, "each claim reads the site's robots.txt afresh"
 
 
 def test_a_claim_of_another_spelling_of_a_site_being_crawled_leaves_that_crawls_lock(wordpress_sites, redis_url,

@@ -9,7 +9,12 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from viewworld.credentials import Credentials
-from viewworld.middlewares import CredentialsMiddleware, RetryAfterMiddleware, SiteScopeMiddleware
+from viewworld.middlewares import (
+    CredentialsMiddleware,
+    RetryAfterMiddleware,
+    RobotsTxtMiddleware,
+    SiteScopeMiddleware,
+)
 
 SITE = "https://www.viewworld.org"
 
@@ -117,3 +122,19 @@ def test_answers_without_retry_after_are_left_to_the_retry_middleware():
     request = Request(f"{SITE}/wp-json/wp/v2/posts")
     response = Response(request.url, status=503, request=request)
     assert middleware.process_response(request, response) is response
+
+
+def test_a_hosts_robots_txt_is_forgotten_when_a_site_crawled_there_ends_unless_it_is_being_fetched():
+    """Each crawl of a site (a cluster worker's next claim) reads its robots.txt afresh."""
+    from twisted.internet.defer import Deferred
+
+    from viewworld.signals import site_ended
+
+    crawler = get_crawler(Spider, {"ROBOTSTXT_OBEY": True})
+    middleware = RobotsTxtMiddleware.from_crawler(crawler)
+    fetching = Deferred()
+    middleware._parsers.update({"example.org": object(), "down.example": None, "other.example": fetching,
+                                "kept.example": object()})
+    crawler.signals.send_catch_log(site_ended, netlocs={"example.org", "down.example", "other.example", "gone.example"})
+    assert set(middleware._parsers) == {"other.example", "kept.example"}
+    assert middleware._parsers["other.example"] is fetching

@@ -8,9 +8,12 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
+from viewworld.signals import site_ended
 from viewworld.sites import same_site
 
 if TYPE_CHECKING:
@@ -43,6 +46,24 @@ class SiteScopeMiddleware:
             stats.inc_value("viewworld/requests_out_of_scope")
             raise IgnoreRequest(f"{request.url} is outside the site {site}; not followed")
         stats.inc_value(f"viewworld/requests/{site}")
+
+
+class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
+    """Scrapy's, but each crawl of a site reads its robots.txt afresh: Scrapy keeps a host's for the life of the
+    process, and a cluster worker lives for days: a robots.txt changed since, or one that could not be fetched
+    once (which Scrapy takes as "allow all"), would hold for every later claim of the site until the worker exits.
+    A host's robots.txt is forgotten when a site crawled there ends (``viewworld.signals.site_ended``)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RobotsTxtMiddleware:
+        middleware = super().from_crawler(crawler)
+        crawler.signals.connect(middleware.site_ended, signal=site_ended)
+        return middleware
+
+    def site_ended(self, netlocs: set[str]) -> None:
+        for netloc in netlocs:
+            if not isinstance(self._parsers.get(netloc), Deferred):  # one being fetched has requests waiting on it
+                self._parsers.pop(netloc, None)
 
 
 class CredentialsMiddleware:

@@ -51,6 +51,9 @@ EXTENSIONS_BASE = {("viewworld.stats.CoreStats" if path == "scrapy.extensions.co
 # The crawl: keep requests inside each site, add credentials only at download time; clean, then write.
 DOWNLOADER_MIDDLEWARES = {
     "viewworld.middlewares.SiteScopeMiddleware": 50,
+    # Scrapy's, at its place, reading a site's robots.txt afresh on each crawl of it (a cluster worker's claims).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "viewworld.middlewares.RobotsTxtMiddleware": 100,
     # Both above RetryMiddleware (550): answers reach them first, from the highest number down, so the
     # credentials are off a request before anything copies it for a retry.
     "viewworld.middlewares.RetryAfterMiddleware": 570,

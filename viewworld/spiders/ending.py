@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy.utils.asyncio import create_looping_call
 
 from viewworld.items import Post
-from viewworld.signals import site_finished
+from viewworld.signals import site_ended, site_finished
 from viewworld.sites import FULL, LOCKED, ONE_OFF
 from viewworld.spiders.common import utc_now
 
@@ -157,6 +158,8 @@ class SiteEnding:
         self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
         self.assembler.forget(site)
         site.forget_posts()
+        addresses = (site.origin, site.url, site.api_root.url if site.api_root is not None else site.url)
+        self.crawler.signals.send_catch_log(site_ended, netlocs={urlsplit(address).netloc for address in addresses})
 
     def closed(self, reason: str) -> None:
         if self.hand_back_task is not None and self.hand_back_task.running:
