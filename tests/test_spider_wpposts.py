@@ -512,6 +512,16 @@ def test_a_site_done_when_the_run_is_stopped_ends_as_done(spider):
     assert StateStore(spider.store.directory).load(spider.sites[SITE].state_key).last_sweep is not None
 
 
+def test_an_ended_site_keeps_no_credentials(spider):
+    """What is kept of a site that ended, for the summary, holds no secret until the process exits."""
+    from viewworld.credentials import Credentials
+
+    ended_walk(spider)
+    spider.sites[SITE].credentials = Credentials("editor", "abcd efgh ijkl mnop qrst uvwx")
+    spider.hand_back_finished_sites()
+    assert spider.sites == {} and spider.handed_back[SITE].credentials is None
+
+
 def test_a_site_whose_lock_could_not_be_released_is_ended_once(spider, monkeypatch, caplog):
     """The next second tries again what failed (Redis, for a cluster worker), not what was done."""
     ended_walk(spider)

@@ -158,6 +158,7 @@ class SiteEnding:
         self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
         self.assembler.forget(site)
         site.forget_posts()
+        site.credentials = None  # kept for the summary, an ended site keeps no secret
         addresses = (site.origin, site.url, site.api_root.url if site.api_root is not None else site.url)
         self.crawler.signals.send_catch_log(site_ended, netlocs={urlsplit(address).netloc for address in addresses})
 
