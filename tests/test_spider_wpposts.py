@@ -407,6 +407,21 @@ def test_two_addresses_of_one_site_in_one_run_crawl_it_once_also_when_the_first_
                                                           "www.example.org)"
 
 
+def test_two_addresses_of_one_site_in_one_run_crawl_it_at_the_address_given_also_before_its_turn(tmp_path):
+    """``example.org`` redirects to ``www.example.org``, given after it and still waiting for its turn: the
+    address given is crawled, as when both start at once, whichever answers first."""
+    import asyncio
+
+    spider = make_spider(tmp_path, site="https://example.org,https://www.example.org")
+    spider.concurrent_sites = 1
+    [home] = asyncio.run(all_first_requests(spider))
+    link = {"Link": '<https://www.example.org/wp-json/>; rel="https://api.w.org/"', "Content-Type": "text/html"}
+    redirected = HtmlResponse("https://www.example.org/", body=b"<html></html>", request=home, headers=link)
+    assert follow(home.callback(redirected, **home.cb_kwargs)) == []
+    assert spider.sites["https://example.org"].failure == "the same site as https://www.example.org (both are " \
+                                                          "www.example.org)"
+
+
 def test_a_site_ends_with_its_file_completed_before_its_state_is_saved_beside_another_address_given_up(tmp_path):
     """``example.org``, given up as another address of ``www.example.org``, shares its key (its file); when both
     end in the same second, the live site's file is completed before its state is saved, as always."""
@@ -570,13 +585,15 @@ def empty_walk(spider: WpPostsSpider, home: Request) -> None:
 
 def test_a_run_crawls_concurrent_sites_at_a_time_and_starts_each_other_as_one_ends(tmp_path):
     """A sites_file of hundreds: the first CONCURRENT_SITES start, each of the others as a site ends, in order;
-    no site waiting for its turn holds a file, a connection or its state meanwhile."""
+    no site waiting for its turn holds a file, a connection or its state meanwhile (only its lock, from the crawl
+    command)."""
     import asyncio
 
     spider, engine = several_sites(tmp_path, 4, concurrent_sites=2)
     homes = asyncio.run(all_first_requests(spider))
     assert [home.url for home in homes] == ["https://site1.example/", "https://site2.example/"]
     assert [site.origin for site in spider.waiting_sites] == ["https://site3.example", "https://site4.example"]
+    assert all(site.state is None and site.started is None for site in spider.waiting_sites)
     spider.hand_back_finished_sites()
     assert engine.crawled == [], "no site has ended: none starts"
     empty_walk(spider, homes[1])
@@ -604,6 +621,39 @@ def test_a_site_given_up_leaves_its_turn_to_the_next_at_once(tmp_path):
     assert [request.url for request in engine.crawled] == ["https://site2.example/"]
 
 
+@pytest.mark.parametrize("state", ['{"site": "site2.example", "mark": "yesterday"}', "[]", '{"site": "site2.example", '
+                                   '"posts": {"seven": "2024-01-01T00:00:00Z"}}'])
+def test_a_site_whose_state_is_damaged_is_refused_when_its_turn_comes_and_the_next_starts(tmp_path, state, caplog):
+    """A state file of valid JSON but not of a state is damaged like one that cannot be parsed (exit 2)."""
+    import asyncio
+
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "site2.example.json").write_text(state)
+    spider, engine = several_sites(tmp_path, 3, concurrent_sites=1)
+    [home] = asyncio.run(all_first_requests(spider))
+    empty_walk(spider, home)
+    spider.hand_back_finished_sites()
+    assert [request.url for request in engine.crawled] == ["https://site3.example/"]
+    assert spider.crawler.stats.get_value("viewworld/state_damaged") == 1
+    assert f"https://site2.example: cannot be crawled: state file {tmp_path / 'state' / 'site2.example.json'} " \
+           "cannot be read: " in caplog.text
+
+
+def test_a_site_that_fails_to_start_on_an_error_nothing_foresaw_is_given_up_and_the_next_starts(tmp_path, caplog):
+    import asyncio
+
+    spider, engine = several_sites(tmp_path, 3, concurrent_sites=1)
+    [home] = asyncio.run(all_first_requests(spider))
+    prepare = spider.prepare
+    spider.prepare = lambda site: prepare(site) if site.origin != "https://site2.example" else 1 / 0
+    empty_walk(spider, home)
+    spider.hand_back_finished_sites()
+    assert [request.url for request in engine.crawled] == ["https://site3.example/"]
+    assert "https://site2.example: cannot be crawled: cannot be started: ZeroDivisionError" in caplog.text
+    spider.hand_back_finished_sites()  # the looping call goes on
+    assert "https://site2.example" not in spider.sites
+
+
 def test_a_site_that_cannot_end_by_itself_ends_when_the_crawl_is_idle_and_the_next_starts(tmp_path, caplog):
     """Nothing in flight, sites waiting their turn: a site still crawled then is stuck (a request a middleware
     dropped without an errback, an item a pipeline replaced) and would hold its turn for ever. It ends as the
@@ -611,6 +661,8 @@ def test_a_site_that_cannot_end_by_itself_ends_when_the_crawl_is_idle_and_the_ne
     import asyncio
 
     from scrapy.exceptions import DontCloseSpider
+
+    from viewworld.state import StateStore
 
     spider, engine = several_sites(tmp_path, 2, concurrent_sites=1)
     [home] = asyncio.run(all_first_requests(spider))
@@ -620,9 +672,40 @@ def test_a_site_that_cannot_end_by_itself_ends_when_the_crawl_is_idle_and_the_ne
     assert engine.crawled == []
     with pytest.raises(DontCloseSpider):
         spider.flush_batches_when_idle()
-    assert "https://site1.example: the walk did not end: 1 posts pages" in caplog.text
+    assert "https://site1.example: stuck, with nothing in flight: 1 posts pages" in caplog.text
     assert [request.url for request in engine.crawled] == ["https://site2.example/"]
     assert list(spider.sites) == ["https://site2.example"]
+    state = StateStore(spider.store.directory).load("site1.example")
+    assert state.api_root == "https://site1.example/wp-json/" and state.mark is None and state.last_sweep is None
+
+
+def test_a_site_stuck_with_posts_waiting_for_a_batch_never_answered_ends_without_them_and_keeps_its_mark(
+        tmp_path, seed_post, caplog):
+    """Its posts are not written, and its mark does not pass them: the next run fetches them."""
+    import asyncio
+
+    from scrapy.exceptions import DontCloseSpider
+
+    from viewworld.state import SiteState, StateStore
+
+    StateStore(tmp_path / "state").save(SiteState("site1.example", api_root="https://site1.example/wp-json/",
+                                                  mark="2024-01-01T00:00:00Z", last_sweep="2099-01-01T00:00:00Z"))
+    spider, engine = several_sites(tmp_path, 2, concurrent_sites=1)
+    [page] = asyncio.run(all_first_requests(spider))
+    post = dict(seed_post, id=5, modified_gmt="2024-06-01T00:00:00")
+    body = json.dumps([post]).replace("https://www.viewworld.org", "https://site1.example").encode()
+    output = respond(page, body, headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
+    assert spider.assembler.waiting_posts == 1, "the post waits for its linked resources"
+    [listing] = [request for request in output if "_fields=id,modified_gmt" in request.url]  # the ids published since the mark
+    respond(listing, b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+    # The batches of its linked resources are dropped by a middleware: never answered.
+    spider.hand_back_finished_sites()
+    with pytest.raises(DontCloseSpider):
+        spider.flush_batches_when_idle()
+    assert "1 posts not written: its next run fetches them" in caplog.text
+    assert StateStore(spider.store.directory).load("site1.example").mark == "2024-01-01T00:00:00Z"
+    assert spider.assembler.waiting_posts == 0 and list(spider.sites) == ["https://site2.example"]
+    assert "cannot be ended now" not in caplog.text
 
 
 def test_a_post_a_pipeline_failed_on_holds_the_mark(spider):
@@ -977,6 +1060,23 @@ def test_progress_counts_posts_already_written_as_done(spider, caplog):
         progress.spider_closed(spider, "finished")
     assert "750/1000 posts (75%)" in caplog.text
     assert "150 posts written, 600 unchanged (X-WP-Total 1000)" in caplog.text
+
+
+def test_the_eta_of_a_site_that_waited_for_its_turn_counts_from_its_start(spider, caplog):
+    import logging
+    import time
+
+    from viewworld.progress import Progress
+
+    site = crawled_site(spider)
+    site.total, site.started = 1000, time.monotonic() - 100  # half done in 100 s, 50 minutes into the run
+    spider.crawler.stats.set_value(f"sites/{site.key}/items", 500)
+    progress = Progress(spider.crawler.stats, 0)
+    progress.spider_opened(spider)
+    progress.started -= 3000
+    with caplog.at_level(logging.INFO, logger="viewworld.progress"):
+        progress.log_progress()
+    assert "500/1000 posts (50%), ETA 1m40s" in caplog.text
 
 
 def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_missing(seed_post, spider):

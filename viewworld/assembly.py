@@ -185,6 +185,29 @@ class PostAssembler:
                 for (root, route), collection in self._collections.items()
                 if collection.site is site and collection.field != "featured_media" and collection.resolved}
 
+    def abandon(self, site: Site) -> int:
+        """Drops the posts of ``site`` still waiting, when what they wait for will never come (a request dropped
+        without an answer): they are not written, and the site's mark holds. How many there were."""
+        abandoned: dict[int, _Pending] = {}
+        for key, pendings in list(self._waiting.items()):
+            if any(pending.site is site for pending in pendings):
+                abandoned.update((id(pending), pending) for pending in pendings if pending.site is site)
+                if kept := [pending for pending in pendings if pending.site is not site]:
+                    self._waiting[key] = kept
+                else:
+                    del self._waiting[key]
+        for key in [key for key, pending in self._revisions_waiting.items() if pending.site is site]:
+            pending = self._revisions_waiting.pop(key)
+            abandoned[id(pending)] = pending
+        for pending in abandoned.values():
+            for link in pending.links:
+                if _followed(site, link) and link.ids:
+                    self._collections[link.collection].pinned.subtract(link.ids)
+        for collection in self._collections.values():
+            collection.pinned = +collection.pinned  # drops the counts that reached zero
+        self.waiting_by_site[site.origin] = 0
+        return len(abandoned)
+
     def forget(self, site: Site) -> None:
         """Drops what is kept of a site that has ended: its collections (no post of it waits). One that posts of
         another site still link to (under the same host, which both follow) becomes that site's."""

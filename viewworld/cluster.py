@@ -119,7 +119,7 @@ class RedisStateStore:
             return SiteState(site)
         try:
             return SiteState.from_json(json.loads(data))
-        except (ValueError, KeyError) as error:
+        except ValueError as error:
             raise ValueError(f"state of {site} in Redis cannot be read: {error}") from None
 
     def save(self, state: SiteState) -> None:

@@ -65,10 +65,11 @@ class Progress:
             self.task.start(self.interval, now=False)
 
     def log_progress(self) -> None:
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
         for site in self.sites():
             if site.failure is not None:
                 continue
+            elapsed = now - (site.started or self.started)  # a site may have waited for its turn
             # Posts already written at their version count as done (a run finishing a killed first crawl).
             done = self.stats.get_value(f"sites/{site.key}/items", 0) + site.unchanged
             total = site.total

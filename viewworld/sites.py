@@ -136,6 +136,8 @@ class Site:
     """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None
     """Why the site could not be crawled at all, in one line; None while it can."""
+    started: float | None = None
+    """When its crawl started (``time.monotonic()``): a site may wait for its turn, or be a later claim."""
 
     def __post_init__(self) -> None:
         self.origin = self.origin or self.url

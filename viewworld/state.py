@@ -58,11 +58,39 @@ class SiteState:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SiteState:
-        posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
+    def from_json(cls, data: Any) -> SiteState:
+        """The state in ``data`` (what :meth:`to_json` made); ``ValueError`` naming what is wrong when it is not one.
+
+        >>> SiteState.from_json({"site": "example.org", "mark": "2024-06-01T00:00:00Z", "posts": {"7": "2024-05-01"}})
+        ... # doctest: +ELLIPSIS
+        SiteState(site='example.org', api_root=None, mark='2024-06-01T00:00:00Z', posts={7: '2024-05-01'}, ...)
+        >>> SiteState.from_json({"site": "example.org", "mark": "yesterday"})
+        Traceback (most recent call last):
+        ValueError: its mark is no UTC time: 'yesterday'
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("site"), str):
+            raise ValueError("no state: a JSON object with the site's name was expected")
+        for name in ("mark", "last_sweep", "resources_fetched_at"):
+            if (moment := data.get(name)) is not None and not _is_utc_text(moment):
+                raise ValueError(f"its {name.replace('_', ' ')} is no UTC time: {moment!r}")
+        for name, kind in (("posts", dict), ("last_run", dict), ("resources", dict), ("api_root", str)):
+            if data.get(name) is not None and not isinstance(data[name], kind):
+                raise ValueError(f"its {name} is not a JSON {'object' if kind is dict else 'string'}")
+        try:
+            posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
+        except ValueError:
+            raise ValueError("its posts are not keyed by post id") from None
         return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
                    last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {},
                    resources=data.get("resources") or {}, resources_fetched_at=data.get("resources_fetched_at"))
+
+
+def _is_utc_text(value: Any) -> bool:
+    try:
+        parse_utc(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def _older_than(moment: str | None, seconds: float, now: datetime) -> bool:
@@ -100,12 +128,11 @@ class StateStore:
         """The site's state; a new one when there is none. A damaged file raises ``ValueError``."""
         path = self.path(site)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            return SiteState.from_json(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return SiteState(site)
         except (OSError, ValueError) as error:
             raise ValueError(f"state file {path} cannot be read: {error}") from None
-        return SiteState.from_json(data)
 
     def save(self, state: SiteState) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

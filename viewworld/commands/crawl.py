@@ -90,6 +90,10 @@ class Command(ScrapyCrawlCommand):
                        BAD_ARGUMENTS if wrong_url else SITE_FAILED)
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         open_files = raise_open_files_limit()
+        if locks and (needed := open_files_needed(len(locks), settings)) > open_files != resource.RLIM_INFINITY:
+            refuse(f"{len(locks)} sites need about {needed} open files (a lock each, and the files and connections "
+                   f"of CONCURRENT_SITES at a time), more than this process may have (ulimit -n: {open_files}); give "
+                   "fewer sites a run, lower CONCURRENT_SITES, or raise the limit", BAD_ARGUMENTS)
         try:
             for key in locks:
                 store.lock(key)
@@ -98,7 +102,7 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = SITE_LOCKED
             return
         except OSError as error:
-            if error.errno == errno.EMFILE:  # a lock a site: a sites_file of thousands, under a low limit
+            if error.errno == errno.EMFILE:  # more files open than open_files_needed counts on
                 store.unlock_all()
                 refuse(f"{len(locks)} sites take a lock each, more open files than this process may have (ulimit -n: "
                        f"{open_files}); give fewer sites a run, or raise the limit", BAD_ARGUMENTS)
@@ -130,6 +134,17 @@ def raise_open_files_limit() -> int:
             return soft
         return wanted
     return soft
+
+
+# Files a crawl keeps open whatever its sites: Python's and Twisted's, the log, a state file being written.
+OPEN_FILES_BASE = 64
+
+
+def open_files_needed(sites: int, settings: BaseSettings) -> int:
+    """About how many files a run of ``sites`` sites keeps open at most: a lock a site, and for each site crawled at
+    once (``CONCURRENT_SITES``) its connections and its output file."""
+    at_once = min(sites, settings.getint("CONCURRENT_SITES") or sites)
+    return OPEN_FILES_BASE + sites + at_once * (settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") + 1)
 
 
 def refuse(message: str, code: int) -> NoReturn:

@@ -37,6 +37,7 @@ class ApiDiscovery:
 
     sites: dict[str, Site]
     handed_back: dict[str, Site]
+    waiting_sites: Any
     clustered: bool
     sites_by_key: dict[str, Site]
     crawler: Any
@@ -96,9 +97,10 @@ class ApiDiscovery:
         """Files the site under its name; False, and the site given up, when another site of this run has that
         name or that API root: two addresses of one site (``example.org`` redirects to ``www.example.org``,
         given too; ``example.org/blog`` is the WordPress of ``example.org``). Another site of a run on one
-        machine counts even once it has ended; a cluster worker's claims are separate crawls."""
+        machine counts even once it has ended, or before its turn has come; a cluster worker's claims are separate
+        crawls."""
         root = site.api_root.url if site.api_root is not None else None
-        others = [*self.sites.values(), *(() if self.clustered else self.handed_back.values())]
+        others = [*self.sites.values(), *(() if self.clustered else (*self.handed_back.values(), *self.waiting_sites))]
         same_root = next((other for other in others
                           if root is not None and other.api_root is not None and other.api_root.url == root
                           and other.origin != site.origin), None)

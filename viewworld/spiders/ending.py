@@ -102,14 +102,26 @@ class SiteEnding:
         """Ends, as the crawl's close would, the sites left when nothing is in flight and sites wait for their
         turn (``CONCURRENT_SITES``): one that is not done then never will be (a request a middleware dropped, an
         item a pipeline replaced with another object), and would hold its turn for ever."""
-        self.end_sites(list(self.sites.values()))
+        for site in list(self.sites.values()):
+            if site.failure is not None or site.origin in self.unendable or self.site_done(site):
+                self.end_sites([site])
+                continue
+            abandoned = self.assembler.abandon(site)
+            logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches never "
+                         "answered (dropped by a middleware?), %d posts never back from the item pipelines (one "
+                         "passed on another object?); it ends now, its mark where it was (%d posts not written: its "
+                         "next run fetches them)", site.url, site.pages_in_flight, site.listing_in_flight,
+                         site.batches_in_flight, site.items_pending, abandoned)
+            self.end_sites([site], ended=False)
 
-    def end_sites(self, sites: list[Site]) -> None:
+    def end_sites(self, sites: list[Site], ended: bool = True) -> None:
+        """Ends each site (``ended``: its crawl ran to its end, see :meth:`end_site`), but for those whose ending
+        failed before on an error nothing foresaw."""
         for site in sites:
             if site.origin in self.unendable:
                 continue
             try:
-                self.hand_back(site)
+                self.hand_back(site, ended)
             except self.store.save_errors as error:  # Redis did not answer: the next second tries again
                 logger.warning("%s: not ended yet, %s did not answer (%s); trying again in a second", site.url,
                                self.store.location, error)
@@ -117,7 +129,7 @@ class SiteEnding:
                 logger.exception("%s: cannot be ended now; it ends with the run", site.url)
                 self.unendable.add(site.origin)
 
-    def hand_back(self, site: Site) -> None:
+    def hand_back(self, site: Site, ended: bool = True) -> None:
         """Completes the site's output and saves its state, then releases its in-flight entry (a cluster's) and
         its lock, and forgets it (its ids, its open file). What it shares with a site still crawled (a site
         given up as another spelling of it: the same key or lock) stays that site's."""
@@ -127,7 +139,7 @@ class SiteEnding:
                 if not any(other.key == site.key for other in crawled):
                     self.crawler.signals.send_catch_log(site_finished, site_key=site.key)
                 if site.failure is None:
-                    self.end_site(site, ended=True)
+                    self.end_site(site, ended)
                 self.handed_back[site.origin] = site
             if self.clustered:
                 self.coordinator.released(site.origin)
@@ -184,10 +196,12 @@ class SiteEnding:
         stats = self.crawler.stats
         output_failed = bool(stats.get_value("viewworld/output_failed"))
         finished = ended and not output_failed
-        if finished and (site.pages_in_flight or site.listing_in_flight):
-            logger.error("%s: the walk did not end: %d posts pages and %d id listing pages never answered "
-                         "(dropped by a middleware?); the mark stays where it was", site.url,
-                         site.pages_in_flight, site.listing_in_flight)
+        waiting = self.assembler.waiting_by_site[site.origin]
+        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting):
+            logger.error("%s: the walk did not end: %d posts pages, %d id listing pages and %d batches never answered "
+                         "(dropped by a middleware?), %d posts waiting for them; the mark stays where it was",
+                         site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight, waiting)
+            finished = False
         seen = len(site.post_ids)
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
                     "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),

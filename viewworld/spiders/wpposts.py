@@ -21,6 +21,7 @@ The map of the crawl, per site:
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,8 +167,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                 self.concurrent_sites and self.sites_crawled() >= self.concurrent_sites):
             site = self.waiting_sites.popleft()
             self.sites[site.origin] = site
-            if self.prepare(site):
-                yield from self.first_requests(site)
+            try:
+                requests = list(self.first_requests(site)) if self.prepare(site) else []
+            except Exception as error:  # nothing foresaw it: this site is given up, the others go on
+                logger.exception("%s: cannot be started", site.url)
+                self.give_up(site, f"cannot be started: {error!r}")
+                continue
+            yield from requests
 
     def sites_crawled(self) -> int:
         """Sites started and not ended, but for those given up (they end within the second) and those whose
@@ -176,6 +182,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
 
     def stopping(self) -> bool:
         """Whether the crawl is closing (SIGTERM, ``CLOSESPIDER_*``, an output that failed): no site starts then."""
+        if self.crawler.stats.get_value("viewworld/output_failed"):  # the close is scheduled
+            return True
         try:
             engine = self.crawler.engine
         except RuntimeError:  # no engine yet: the spider's callbacks called directly
@@ -192,6 +200,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     # 1. Lock and state ------------------------------------------------------------------------------
 
     def prepare(self, site: Site) -> bool:
+        site.started = time.monotonic()
         if not self.known_as(site):
             return False
         site.per_page = self.arguments.per_page
@@ -491,11 +500,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     def flush_batches_when_idle(self) -> None:
         """Partial batches wait to fill up; once nothing else is left to do, they go as they are."""
         requests = list(self.assembled(flush=True))
-        if not requests and self.waiting_sites and not self.stopping():
-            self.end_stuck_sites()
-        requests += self.start_waiting_sites()
         for request in requests:
             self.crawler.engine.crawl(request)
+        if not requests and self.waiting_sites and not self.stopping():
+            self.end_stuck_sites()
+            requests = list(self.start_waiting_sites())
+            for request in requests:
+                self.crawler.engine.crawl(request)
         if requests or self.waiting_sites and not self.stopping():
             raise DontCloseSpider  # sites still to start: the next ends within a second, and the next starts
 
