@@ -284,6 +284,30 @@ def test_a_collection_another_site_still_links_to_becomes_that_sites_when_the_fi
         (again.origin, "/wp/v2/categories", (8,))}, "nothing is kept of the sites that ended"
 
 
+def test_a_site_abandoned_with_batches_never_answered_leaves_what_another_sites_posts_wait_for_to_be_asked_again(
+        site, seed_post):
+    """A site stuck for good (its batches dropped without an answer) drops its waiting posts; another site of the
+    run under the same host, whose posts wait for ids of those batches, asks for them again as its own."""
+    blog = Site(SITE_URL + "/blog")
+    assembler = PostAssembler()
+    add(assembler, site, variant(seed_post, 1, 101, [8]))
+    add(assembler, site, variant(seed_post, 3, 103, [8]), revisions_url=f"{API}/wp/v2/posts/3/revisions")
+    dropped = assembler.batches(flush=True)  # asked for as the first site's, never answered
+    assert {batch.site for batch in dropped} == {site.origin}
+    add(assembler, blog, variant(seed_post, 2, 101, [8, 9]))  # image 101 and category 8: already asked for
+    assert assembler.abandon(site) == 2
+    assert assembler.waiting_by_site[site.origin] == 0 and assembler.waiting_by_site[blog.origin] == 1
+    assembler.forget(site)
+    batches = assembler.batches(flush=True)
+    assert {(batch.collection[1], batch.ids) for batch in batches} == {
+        ("/wp/v2/media", (101,)), ("/wp/v2/users", (1,)), ("/wp/v2/categories", (9, 8))}
+    answers = {"media": [{**MEDIA, "id": 101}], "users": [USER], "categories": [CATEGORY, {**CATEGORY, "id": 9}]}
+    for batch in batches:
+        assembler.resolve(batch, answers[batch.collection[1].rsplit("/", 1)[1]])
+    [post] = assembler.ready()
+    assert (post.id, post.featured_media["id"], post.errors) == (2, 101, [])
+
+
 def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):
     del seed_post["_links"]
     seed_post["yoast_head_json"] = {"og_locale": "pt_BR"}

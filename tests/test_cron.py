@@ -298,9 +298,9 @@ def test_more_sites_than_the_open_files_limit_allows_locks_for_is_one_line_and_e
                               preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200)), check=False)
     assert finished.returncode == 2, finished.stderr
     assert finished.stderr.strip().splitlines() == [
-        "scrapy crawl: 300 sites need about 444 open files (a lock each, and the files and connections of "
-        "CONCURRENT_SITES at a time), more than this process may have (ulimit -n: 200); give fewer sites a run, "
-        "lower CONCURRENT_SITES, or raise the limit"]
+        "scrapy crawl: 300 sites need about 444 open files (a lock each, unless one-off, and the files and "
+        "connections of CONCURRENT_SITES at a time), more than this process may have (ulimit -n: 200); give fewer "
+        "sites a run, lower CONCURRENT_SITES, or raise the limit"]
     assert not (tmp_path / "crawl.log").exists() or "Spider opened" not in (tmp_path / "crawl.log").read_text()
 
 

@@ -124,8 +124,11 @@ def test_answers_without_retry_after_are_left_to_the_retry_middleware():
     assert middleware.process_response(request, response) is response
 
 
-def test_a_hosts_robots_txt_is_forgotten_when_a_site_crawled_there_ends_unless_it_is_being_fetched():
-    """Each crawl of a site (a cluster worker's next claim) reads its robots.txt afresh."""
+def test_the_robots_txt_of_the_hosts_a_site_went_to_is_forgotten_when_it_ends():
+    """Each crawl of a site (a cluster worker's next claim) reads its robots.txt afresh: that of every host its
+    requests went to, unless a site still crawled goes there too, or it is being fetched."""
+    import asyncio
+
     from twisted.internet.defer import Deferred
 
     from viewworld.signals import site_ended
@@ -133,8 +136,25 @@ def test_a_hosts_robots_txt_is_forgotten_when_a_site_crawled_there_ends_unless_i
     crawler = get_crawler(Spider, {"ROBOTSTXT_OBEY": True})
     middleware = RobotsTxtMiddleware.from_crawler(crawler)
     fetching = Deferred()
-    middleware._parsers.update({"example.org": object(), "down.example": None, "other.example": fetching,
-                                "kept.example": object()})
-    crawler.signals.send_catch_log(site_ended, netlocs={"example.org", "down.example", "other.example", "gone.example"})
-    assert set(middleware._parsers) == {"other.example", "kept.example"}
-    assert middleware._parsers["other.example"] is fetching
+    middleware._parsers.update({"example.org": object(), "www.example.org": None, "cdn.example.org": fetching,
+                                "shared.example": object(), "other.example": object()})
+
+    async def ask(url: str, site: str) -> None:
+        if url.split("/")[2] != "cdn.example.org":  # known: the parsers above answer at once
+            await middleware.robot_parser(Request(url, meta={"site": site}))
+        else:
+            middleware.hosts.setdefault(site, set()).add("cdn.example.org")
+
+    async def crawl() -> None:
+        for url in ("https://example.org/", "https://www.example.org/wp-json/", "https://cdn.example.org/x",
+                    "https://shared.example/"):
+            await ask(url, "https://example.org")
+        await ask("https://shared.example/wp-json/", "https://shared.example")
+        await ask("https://other.example/", "https://other.example")
+
+    asyncio.run(crawl())
+    crawler.signals.send_catch_log(site_ended, site="https://example.org")
+    assert set(middleware._parsers) == {"cdn.example.org", "shared.example", "other.example"}
+    assert middleware._parsers["cdn.example.org"] is fetching
+    crawler.signals.send_catch_log(site_ended, site="https://shared.example")
+    assert set(middleware._parsers) == {"cdn.example.org", "other.example"}

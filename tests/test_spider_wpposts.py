@@ -621,6 +621,18 @@ def test_a_site_given_up_leaves_its_turn_to_the_next_at_once(tmp_path):
     assert [request.url for request in engine.crawled] == ["https://site2.example/"]
 
 
+def test_a_site_given_up_with_posts_waiting_for_batches_never_answered_ends_at_idle_too(tmp_path, seed_post,
+                                                                                         caplog):
+    from scrapy.exceptions import DontCloseSpider
+
+    spider, engine = site_with_a_post_waiting_for_batches_never_answered(tmp_path, seed_post)
+    spider.give_up(spider.sites["https://site1.example"], "blocked")
+    with pytest.raises(DontCloseSpider):
+        spider.flush_batches_when_idle()
+    assert "cannot be ended now" not in caplog.text and "stuck" not in caplog.text
+    assert spider.assembler.waiting_posts == 0 and list(spider.sites) == ["https://site2.example"]
+
+
 @pytest.mark.parametrize("state", ['{"site": "site2.example", "mark": "yesterday"}', "[]", '{"site": "site2.example", '
                                    '"posts": {"seven": "2024-01-01T00:00:00Z"}}'])
 def test_a_site_whose_state_is_damaged_is_refused_when_its_turn_comes_and_the_next_starts(tmp_path, state, caplog):
@@ -679,12 +691,11 @@ def test_a_site_that_cannot_end_by_itself_ends_when_the_crawl_is_idle_and_the_ne
     assert state.api_root == "https://site1.example/wp-json/" and state.mark is None and state.last_sweep is None
 
 
-def test_a_site_stuck_with_posts_waiting_for_a_batch_never_answered_ends_without_them_and_keeps_its_mark(
-        tmp_path, seed_post, caplog):
-    """Its posts are not written, and its mark does not pass them: the next run fetches them."""
+def site_with_a_post_waiting_for_batches_never_answered(tmp_path: Path, seed_post: dict[str, Any]
+                                                         ) -> tuple[WpPostsSpider, FakeEngine]:
+    """site1.example (incremental, one site at a time, site2.example waiting), its walk over, one post waiting
+    for the batches of its linked resources, which a middleware dropped: never answered."""
     import asyncio
-
-    from scrapy.exceptions import DontCloseSpider
 
     from viewworld.state import SiteState, StateStore
 
@@ -696,9 +707,19 @@ def test_a_site_stuck_with_posts_waiting_for_a_batch_never_answered_ends_without
     body = json.dumps([post]).replace("https://www.viewworld.org", "https://site1.example").encode()
     output = respond(page, body, headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
     assert spider.assembler.waiting_posts == 1, "the post waits for its linked resources"
-    [listing] = [request for request in output if "_fields=id,modified_gmt" in request.url]  # the ids published since the mark
+    [listing] = [request for request in output if "_fields=id,modified_gmt" in request.url]  # published since
     respond(listing, b"[]", headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
-    # The batches of its linked resources are dropped by a middleware: never answered.
+    return spider, engine
+
+
+def test_a_site_stuck_with_posts_waiting_for_a_batch_never_answered_ends_without_them_and_keeps_its_mark(
+        tmp_path, seed_post, caplog):
+    """Its posts are not written, and its mark does not pass them: the next run fetches them."""
+    from scrapy.exceptions import DontCloseSpider
+
+    from viewworld.state import StateStore
+
+    spider, engine = site_with_a_post_waiting_for_batches_never_answered(tmp_path, seed_post)
     spider.hand_back_finished_sites()
     with pytest.raises(DontCloseSpider):
         spider.flush_batches_when_idle()

@@ -17,6 +17,7 @@ import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from viewworld.cleaning import inline_text
@@ -203,8 +204,13 @@ class PostAssembler:
             for link in pending.links:
                 if _followed(site, link) and link.ids:
                     self._collections[link.collection].pinned.subtract(link.ids)
-        for collection in self._collections.values():
+        for key, collection in self._collections.items():
             collection.pinned = +collection.pinned  # drops the counts that reached zero
+            if collection.site is site:  # its batches out were dropped: what another site's posts wait for goes again
+                for resource_id in collection.requested:
+                    if (key, resource_id) in self._waiting:
+                        collection.queued[resource_id] = None
+                collection.requested.clear()
         self.waiting_by_site[site.origin] = 0
         return len(abandoned)
 
@@ -452,10 +458,15 @@ def gmt(value: object) -> str | None:
     >>> gmt("2022-01-03T16:25:57"), gmt("2024-01-01T02:00:00+02:00"), gmt("yesterday")
     ('2022-01-03T16:25:57Z', '2024-01-01T00:00:00Z', None)
     >>> gmt("9999-12-31T23:00:00-05:00")  # past the last moment Python's dates hold, once in UTC
+    >>> gmt("2024-02-30T10:00:00")  # no such day
     """
     if not isinstance(value, str):
         return None
     if _LOCAL_MOMENT.match(value):
+        try:
+            datetime.fromisoformat(value)  # a day that exists (not February 30th): it may become the site's mark
+        except ValueError:
+            return None
         return value + "Z"
     try:
         return utc_text(parse_utc(value))

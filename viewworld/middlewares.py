@@ -52,18 +52,27 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
     """Scrapy's, but each crawl of a site reads its robots.txt afresh: Scrapy keeps a host's for the life of the
     process, and a cluster worker lives for days: a robots.txt changed since, or one that could not be fetched
     once (which Scrapy takes as "allow all"), would hold for every later claim of the site until the worker exits.
-    A host's robots.txt is forgotten when a site crawled there ends (``viewworld.signals.site_ended``)."""
+    When a site ends (``viewworld.signals.site_ended``), the robots.txt of every host its requests went to (its
+    redirects' too) is forgotten, unless a site still crawled goes there too."""
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RobotsTxtMiddleware:
-        middleware = super().from_crawler(crawler)
-        crawler.signals.connect(middleware.site_ended, signal=site_ended)
-        return middleware
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.hosts: dict[str, set[str]] = {}
+        """The hosts each site's requests went to (``host:port``, as Scrapy keys robots.txt), by site."""
+        crawler.signals.connect(self.site_ended, signal=site_ended)
 
-    def site_ended(self, netlocs: set[str]) -> None:
-        for netloc in netlocs:
-            if not isinstance(self._parsers.get(netloc), Deferred):  # one being fetched has requests waiting on it
-                self._parsers.pop(netloc, None)
+    async def robot_parser(self, request: Request) -> Any:
+        if (site := request.meta.get("site")) is not None:
+            self.hosts.setdefault(site, set()).add(urlparse_cached(request).netloc)
+        return await super().robot_parser(request)
+
+    def site_ended(self, site: str) -> None:
+        hosts = self.hosts.pop(site, set())
+        for other in self.hosts.values():
+            hosts -= other
+        for host in hosts:
+            if not isinstance(self._parsers.get(host), Deferred):  # one being fetched has requests waiting on it
+                self._parsers.pop(host, None)
 
 
 class CredentialsMiddleware:

@@ -5,6 +5,6 @@ site_finished = object()
 now. Sent with ``site_key``, the key its items carry (``Post.site``)."""
 
 site_ended = object()
-"""A site has ended and is forgotten (see ``viewworld.spiders.ending``). Sent with ``netlocs``, the hosts (with their
-ports) it was crawled at: what a component kept for them is for that crawl only (a cluster worker crawls the
-site again on its next claim)."""
+"""A site has ended and is forgotten (see ``viewworld.spiders.ending``): what a component kept for its crawl is for
+that crawl only (a cluster worker crawls the site again on its next claim). Sent with ``site``, the URL it was given
+as (its requests' ``meta["site"]``)."""

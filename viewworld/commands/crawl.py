@@ -71,17 +71,21 @@ class Command(ScrapyCrawlCommand):
         assert self.crawler_process is not None
         spider_class = self.crawler_process.spider_loader.load(args[0])
         run_locks = getattr(spider_class, "run_locks", None)
+        run_sites = getattr(spider_class, "run_sites", None)
         locks: list[str] = []
+        sites = 0
         if run_locks is not None:
             try:
                 locks = run_locks(opts.spargs)
+                sites = run_sites(opts.spargs) if run_sites is not None else len(locks)
             except ValueError as error:
                 print(f"{spider_class.name}: {error}", file=sys.stderr)
                 self.exitcode = BAD_ARGUMENTS
                 return
         settings = self.crawler_process.settings
         if settings.get("REDIS_URL"):
-            locks = []  # a cluster's locks and state are in Redis, taken site by site as workers claim them
+            # A cluster's locks and state are in Redis, taken site by site as workers claim them, a few at a time.
+            locks, sites = [], 0
             from viewworld.cluster import redis_problem  # noqa: PLC0415 (only a cluster loads Redis)
 
             if (problem := redis_problem(settings)) is not None:
@@ -90,10 +94,10 @@ class Command(ScrapyCrawlCommand):
                        BAD_ARGUMENTS if wrong_url else SITE_FAILED)
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         open_files = raise_open_files_limit()
-        if locks and (needed := open_files_needed(len(locks), settings)) > open_files != resource.RLIM_INFINITY:
-            refuse(f"{len(locks)} sites need about {needed} open files (a lock each, and the files and connections "
-                   f"of CONCURRENT_SITES at a time), more than this process may have (ulimit -n: {open_files}); give "
-                   "fewer sites a run, lower CONCURRENT_SITES, or raise the limit", BAD_ARGUMENTS)
+        if sites and (needed := open_files_needed(sites, len(locks), settings)) > open_files != resource.RLIM_INFINITY:
+            refuse(f"{sites} sites need about {needed} open files (a lock each, unless one-off, and the files and "
+                   f"connections of CONCURRENT_SITES at a time), more than this process may have (ulimit -n: "
+                   f"{open_files}); give fewer sites a run, lower CONCURRENT_SITES, or raise the limit", BAD_ARGUMENTS)
         try:
             for key in locks:
                 store.lock(key)
@@ -126,12 +130,16 @@ def raise_open_files_limit() -> int:
     """Raises this process's limit of open files to the most it may have (a run holds a lock per site, and the
     files and connections of ``CONCURRENT_SITES`` at a time); the limit now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
+    if soft == resource.RLIM_INFINITY:
+        return soft
+    # An unlimited hard limit still has a ceiling: the kernel's (Linux's nr_open), macOS's 10,240 a process.
+    for wanted in (hard,) if hard != resource.RLIM_INFINITY else (1 << 20, 1 << 16, 10_240):
+        if soft >= wanted:
+            return soft
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError):  # a container's own cap below its hard limit
-            return soft
+            continue
         return wanted
     return soft
 
@@ -140,11 +148,20 @@ def raise_open_files_limit() -> int:
 OPEN_FILES_BASE = 64
 
 
-def open_files_needed(sites: int, settings: BaseSettings) -> int:
-    """About how many files a run of ``sites`` sites keeps open at most: a lock a site, and for each site crawled at
-    once (``CONCURRENT_SITES``) its connections and its output file."""
-    at_once = min(sites, settings.getint("CONCURRENT_SITES") or sites)
-    return OPEN_FILES_BASE + sites + at_once * (settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") + 1)
+def open_files_needed(sites: int, locks: int, settings: BaseSettings) -> int:
+    """About how many files a run of ``sites`` sites keeps open at most: its ``locks``, and for each site crawled at
+    once (``CONCURRENT_SITES``; 0 or less: all) its connections and its output file.
+
+    >>> from scrapy.settings import Settings
+    >>> settings = Settings({"CONCURRENT_SITES": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 4})
+    >>> open_files_needed(300, 300, settings), open_files_needed(300, 0, settings)  # 0 locks: a one-off run
+    (444, 144)
+    >>> settings.set("CONCURRENT_SITES", -1)
+    >>> open_files_needed(200, 200, settings)  # all at once
+    1264
+    """
+    at_once = min(sites, max(settings.getint("CONCURRENT_SITES"), 0) or sites)
+    return OPEN_FILES_BASE + locks + at_once * (settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") + 1)
 
 
 def refuse(message: str, code: int) -> NoReturn:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from scrapy.utils.asyncio import create_looping_call
 
@@ -103,16 +102,17 @@ class SiteEnding:
         turn (``CONCURRENT_SITES``): one that is not done then never will be (a request a middleware dropped, an
         item a pipeline replaced with another object), and would hold its turn for ever."""
         for site in list(self.sites.values()):
-            if site.failure is not None or site.origin in self.unendable or self.site_done(site):
-                self.end_sites([site])
+            if site.origin in self.unendable:
                 continue
-            abandoned = self.assembler.abandon(site)
-            logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches never "
-                         "answered (dropped by a middleware?), %d posts never back from the item pipelines (one "
-                         "passed on another object?); it ends now, its mark where it was (%d posts not written: its "
-                         "next run fetches them)", site.url, site.pages_in_flight, site.listing_in_flight,
-                         site.batches_in_flight, site.items_pending, abandoned)
-            self.end_sites([site], ended=False)
+            done = self.site_done(site)
+            abandoned = self.assembler.abandon(site) if self.assembler.waiting_by_site[site.origin] else 0
+            if not done and site.failure is None:
+                logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches "
+                             "never answered (dropped by a middleware?), %d posts never back from the item pipelines "
+                             "(one passed on another object?); it ends now, its mark where it was (%d posts not "
+                             "written: its next run fetches them)", site.url, site.pages_in_flight,
+                             site.listing_in_flight, site.batches_in_flight, site.items_pending, abandoned)
+            self.end_sites([site], ended=done)
 
     def end_sites(self, sites: list[Site], ended: bool = True) -> None:
         """Ends each site (``ended``: its crawl ran to its end, see :meth:`end_site`), but for those whose ending
@@ -171,8 +171,7 @@ class SiteEnding:
         self.assembler.forget(site)
         site.forget_posts()
         site.credentials = None  # kept for the summary, an ended site keeps no secret
-        addresses = (site.origin, site.url, site.api_root.url if site.api_root is not None else site.url)
-        self.crawler.signals.send_catch_log(site_ended, netlocs={urlsplit(address).netloc for address in addresses})
+        self.crawler.signals.send_catch_log(site_ended, site=site.origin)
 
     def closed(self, reason: str) -> None:
         if self.hand_back_task is not None and self.hand_back_task.running:

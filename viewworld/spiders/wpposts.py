@@ -113,6 +113,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         return arguments
 
     @classmethod
+    def run_sites(cls, raw: Mapping[str, object]) -> int:
+        """How many sites a run crawls (the crawl command checks the files it may keep open)."""
+        return len(cls.check_arguments(raw).sites)
+
+    @classmethod
     def run_locks(cls, raw: Mapping[str, object]) -> list[str]:
         """The state keys whose locks a run takes before it starts (none for a one-off crawl)."""
         arguments = cls.check_arguments(raw)
