@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -561,7 +562,8 @@ class FakeEngine:
     """What the spider asks of Scrapy's engine while it runs: whether it is closing, and to crawl a request."""
 
     def __init__(self) -> None:
-        self.running, self._slot, self.crawled = True, None, []
+        self.running, self.crawled = True, []
+        self._slot = SimpleNamespace(closing=None)
 
     def crawl(self, request: Request) -> None:
         self.crawled.append(request)
@@ -589,6 +591,8 @@ def test_a_run_crawls_concurrent_sites_at_a_time_and_starts_each_other_as_one_en
     command)."""
     import asyncio
 
+    from twisted.internet.defer import Deferred
+
     spider, engine = several_sites(tmp_path, 4, concurrent_sites=2)
     homes = asyncio.run(all_first_requests(spider))
     assert [home.url for home in homes] == ["https://site1.example/", "https://site2.example/"]
@@ -601,10 +605,13 @@ def test_a_run_crawls_concurrent_sites_at_a_time_and_starts_each_other_as_one_en
     assert list(spider.sites) == ["https://site1.example", "https://site3.example"]
     assert [request.url for request in engine.crawled] == ["https://site3.example/"]
     assert spider.sites["https://site3.example"].mode == "full"  # its lock and state taken when its turn came
-    spider.crawler.engine.running = False  # SIGTERM
+    engine._slot.closing = Deferred()  # CLOSESPIDER_TIMEOUT: the close has begun
     empty_walk(spider, homes[0])
     spider.hand_back_finished_sites()
     assert len(engine.crawled) == 1 and [site.origin for site in spider.waiting_sites] == ["https://site4.example"]
+    engine._slot.closing, engine.running = None, False  # SIGTERM
+    spider.hand_back_finished_sites()
+    assert len(engine.crawled) == 1
     spider.closed("shutdown")
     assert spider.crawler.stats.get_value("viewworld/sites_not_started") == 1
 
@@ -766,6 +773,67 @@ def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, s
     assert site.items_pending == 1
     spider.item_lost(second)
     assert site.items_pending == 0
+
+
+def test_an_item_a_pipeline_passed_on_as_another_object_is_counted_written_by_what_it_says(spider, seed_post):
+    """``dict(item)`` or ``ItemAdapter(item).asdict()`` in a pipeline before the writing one: the post is written
+    all the same, and its site ends when it is done, its version recorded."""
+    from itemadapter import ItemAdapter
+
+    from viewworld.assembly import build_post
+
+    site = crawled_site(spider)
+    post = spider.handed_out(build_post(site, seed_post, "2026-11-29T00:00:00Z"), site)
+    assert site.items_pending == 1
+    copy = ItemAdapter(post).asdict()
+    spider.item_written(copy)
+    assert site.items_pending == 0 and site.written == {seed_post["id"]: seed_post["modified_gmt"] + "Z"}
+    spider.item_lost(copy)  # dropped by a later pipeline: counted once
+    assert site.items_pending == 0
+
+
+def test_a_site_stuck_ends_at_idle_and_what_another_sites_posts_wait_for_of_its_batches_is_asked_again(
+        tmp_path, seed_post, caplog):
+    """Two sites under one host follow each other's links. The first's batches were dropped by a middleware; the
+    other's post waits for an image those batches asked for. At idle the first ends, stuck; the other asks for
+    the image itself, and goes on."""
+    import asyncio
+
+    from scrapy.exceptions import DontCloseSpider
+
+    from viewworld.assembly import build_post
+    from viewworld.wordpress import post_links
+
+    spider = make_spider(tmp_path, site=f"{SITE},{SITE}/blog")
+    spider.crawler.engine = engine = FakeEngine()
+    asyncio.run(all_first_requests(spider))
+    ours, blog = spider.sites[SITE], spider.sites[f"{SITE}/blog"]
+    spider.assembler.add(ours, build_post(ours, seed_post, "2026-11-29T00:00:00Z"), post_links(seed_post))
+    assert len(follow(spider.assembled(flush=True))) == 3  # media, author, category: dropped, never answered
+    other = dict(seed_post, id=7)  # the same image, author and category
+    spider.assembler.add(blog, build_post(blog, other, "2026-11-29T00:00:00Z"), post_links(other))
+    ours.listed, blog.listed = {}, {}  # both walks are over
+    with pytest.raises(DontCloseSpider):
+        spider.flush_batches_when_idle()
+    assert list(spider.sites) == [f"{SITE}/blog"]
+    assert f"{SITE}: stuck, with nothing in flight: 0 posts pages, 0 id listing pages and 3 batches" in caplog.text
+    assert f"{SITE}/blog: stuck" not in caplog.text
+    assert sorted(request.url.split("wp/v2/")[1].split("&")[0] for request in engine.crawled) == [
+        "categories", "media", "users"]
+    assert {request.meta["site"] for request in engine.crawled} == {blog.origin}
+
+
+def test_a_site_whose_item_never_came_back_from_the_pipelines_keeps_its_mark_at_the_close(spider, caplog):
+    from viewworld.items import Tombstone
+    from viewworld.state import StateStore
+
+    ended_walk(spider)
+    site = spider.sites[SITE]
+    site.newest = "2024-01-01T00:00:00Z"
+    spider.handed_out(Tombstone(site.key, 9), site)  # lost by a pipeline without a word
+    spider.closed("finished")
+    assert "1 posts never back from the item pipelines; the mark stays where it was" in caplog.text
+    assert StateStore(spider.store.directory).load(site.state_key).mark is None
 
 
 def test_a_site_given_at_a_path_of_another_sites_wordpress_is_crawled_once(tmp_path):

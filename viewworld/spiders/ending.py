@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from itemadapter import ItemAdapter
 from scrapy.utils.asyncio import create_looping_call
 
-from viewworld.items import Post
+from viewworld.items import Post, Tombstone
 from viewworld.signals import site_ended, site_finished
 from viewworld.sites import FULL, LOCKED, ONE_OFF
 from viewworld.spiders.common import utc_now
@@ -31,12 +32,13 @@ class SiteEnding:
     """Methods of the spider (``self`` is a :class:`~viewworld.spiders.wpposts.WpPostsSpider`)."""
 
     sites: dict[str, Site]
+    assembled: Any
     waiting_sites: Any
     concurrent_sites: int
     start_waiting_sites: Any
     sites_by_key: dict[str, Site]
     handed_back: dict[str, Site]
-    items_out: dict[int, Site]
+    items_out: dict[tuple[str, int, bool], list[Site]]
     unendable: set[str]
     closed_doors: set[tuple[str, str, str]]
     hand_back_task: Any
@@ -56,23 +58,37 @@ class SiteEnding:
         site = site or self.sites_by_key.get(item.site)
         if site is not None:
             site.items_pending += 1
-            self.items_out[id(item)] = site
+            self.items_out.setdefault((item.site, item.id, isinstance(item, Tombstone)), []).append(site)
         return item
 
     def handed_in(self, item: Any) -> Site | None:
-        """Counts ``item`` out of the pipelines (written, dropped or failed on), once; its site. A pipeline before
-        the writing one may have passed on another object: its site, by key, then ends with the run."""
-        site = self.items_out.pop(id(item), None)
-        if site is None:
-            return self.sites_by_key.get(getattr(item, "site", None))
+        """Counts ``item`` out of the pipelines (written, dropped or failed on), once; its site. Known by what it
+        says (its site, its post id, whether it is a tombstone), not by identity: a pipeline before the writing one
+        may pass on another object (``dict(item)``, ``ItemAdapter(item).asdict()``)."""
+        key = item_key(item)
+        sites = self.items_out.get(key) if key is not None else None
+        if not sites:  # counted in already (a pipeline after the writing one dropped it), or never counted out
+            return self.sites_by_key.get(key[0]) if key is not None else None
+        site = sites.pop()
+        if not sites:
+            del self.items_out[key]
         site.items_pending -= 1
         return site
 
     def item_written(self, item: Any) -> None:
         """Called by JsonLinesPipeline once the item's line is written."""
         site = self.handed_in(item)
-        if site is not None and isinstance(item, Post) and item.modified_gmt:
-            site.written[item.id] = item.modified_gmt
+        if site is None or isinstance(item, Tombstone):
+            return
+        if isinstance(item, Post):
+            post_id, modified = item.id, item.modified_gmt
+        else:
+            adapter = ItemAdapter(item)
+            if adapter.get("deleted"):
+                return
+            post_id, modified = adapter.get("id"), adapter.get("modified_gmt")
+        if isinstance(post_id, int) and isinstance(modified, str) and modified:
+            site.written[post_id] = modified
 
     def item_failed(self, item: Any, **_: Any) -> None:
         """A pipeline failed on the item (signal ``item_error``; Scrapy logs the error): not written, so the
@@ -97,22 +113,37 @@ class SiteEnding:
         for request in self.start_waiting_sites():
             self.crawler.engine.crawl(request)
 
-    def end_stuck_sites(self) -> None:
-        """Ends, as the crawl's close would, the sites left when nothing is in flight and sites wait for their
-        turn (``CONCURRENT_SITES``): one that is not done then never will be (a request a middleware dropped, an
-        item a pipeline replaced with another object), and would hold its turn for ever."""
-        for site in list(self.sites.values()):
+    def end_stuck_sites(self) -> list[Any]:
+        """Called when nothing at all is in flight: a site that is not done then never will be (a request a middleware
+        dropped without an errback, an item that left the pipelines unsaid). It ends, its mark where it was and its
+        waiting posts dropped (its next run fetches them), so that it holds no turn (``CONCURRENT_SITES``, a cluster
+        worker's claims) for ever. What another site's posts wait for of its dropped batches is asked for again: the
+        requests returned. A site whose posts wait only for that is not stuck; one left waiting after them is."""
+        self.end_stuck([site for site in self.sites.values() if not self.site_done(site) and (
+            site.failure is not None or site.pages_in_flight or site.listing_in_flight or site.batches_in_flight
+            or site.items_pending)])
+        requests = list(self.assembled(flush=True))
+        if not requests:
+            self.end_stuck([site for site in self.sites.values() if not self.site_done(site)])
+        return requests
+
+    def end_stuck(self, sites: list[Site]) -> None:
+        for site in sites:
             if site.origin in self.unendable:
                 continue
-            done = self.site_done(site)
-            abandoned = self.assembler.abandon(site) if self.assembler.waiting_by_site[site.origin] else 0
-            if not done and site.failure is None:
+            try:
+                abandoned = self.assembler.abandon(site) if self.assembler.waiting_by_site[site.origin] else 0
+            except Exception:  # a bug: the site ends with the run instead
+                logger.exception("%s: cannot be ended now; it ends with the run", site.url)
+                self.unendable.add(site.origin)
+                continue
+            if site.failure is None:
                 logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches "
-                             "never answered (dropped by a middleware?), %d posts never back from the item pipelines "
-                             "(one passed on another object?); it ends now, its mark where it was (%d posts not "
-                             "written: its next run fetches them)", site.url, site.pages_in_flight,
-                             site.listing_in_flight, site.batches_in_flight, site.items_pending, abandoned)
-            self.end_sites([site], ended=done)
+                             "never answered (dropped by a middleware?), %d posts never back from the item pipelines; "
+                             "it ends now, its mark where it was (%d posts not written: its next run fetches them)",
+                             site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight,
+                             site.items_pending, abandoned)
+            self.end_sites([site], ended=False)
 
     def end_sites(self, sites: list[Site], ended: bool = True) -> None:
         """Ends each site (``ended``: its crawl ran to its end, see :meth:`end_site`), but for those whose ending
@@ -196,10 +227,12 @@ class SiteEnding:
         output_failed = bool(stats.get_value("viewworld/output_failed"))
         finished = ended and not output_failed
         waiting = self.assembler.waiting_by_site[site.origin]
-        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting):
+        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting
+                         or site.items_pending):
             logger.error("%s: the walk did not end: %d posts pages, %d id listing pages and %d batches never answered "
-                         "(dropped by a middleware?), %d posts waiting for them; the mark stays where it was",
-                         site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight, waiting)
+                         "(dropped by a middleware?), %d posts waiting for them, %d posts never back from the item "
+                         "pipelines; the mark stays where it was", site.url, site.pages_in_flight,
+                         site.listing_in_flight, site.batches_in_flight, waiting, site.items_pending)
             finished = False
         seen = len(site.post_ids)
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
@@ -217,3 +250,21 @@ class SiteEnding:
                 logger.error("%s: the state cannot be saved in %s: %s; the next run crawls again what this "
                              "one did", site.url, self.store.location, getattr(error, "strerror", None) or error)
                 stats.set_value("viewworld/state_unsaved", True)
+
+
+def item_key(item: Any) -> tuple[str, int, bool] | None:
+    """What says which post or tombstone an item is, whatever object a pipeline made of it: (site key, post id,
+    whether it is a tombstone); None for an item that says neither.
+
+    >>> item_key(Tombstone("example.org", 7)), item_key({"site": "example.org", "id": 7, "title": "Hello"})
+    (('example.org', 7, True), ('example.org', 7, False))
+    """
+    if isinstance(item, (Post, Tombstone)):
+        return item.site, item.id, isinstance(item, Tombstone)
+    if not ItemAdapter.is_item(item):
+        return None
+    adapter = ItemAdapter(item)
+    site, post_id = adapter.get("site"), adapter.get("id")
+    if not isinstance(site, str) or not isinstance(post_id, int):
+        return None
+    return site, post_id, bool(adapter.get("deleted"))

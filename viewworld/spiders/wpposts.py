@@ -99,8 +99,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         self.handed_back: dict[str, Site] = {}
         """Sites ended and forgotten while the crawl goes on (see :meth:`hand_back`), for the summary."""
         self.hand_back_task: Any = None
-        self.items_out: dict[int, Site] = {}
-        """The site of each item handed to the item pipelines and not yet written or lost, by ``id(item)``."""
+        self.items_out: dict[tuple[str, int, bool], list[Site]] = {}
+        """The site of each item handed to the item pipelines and not yet written or lost, by what the item says
+        (site key, post id, tombstone or not; see ``viewworld.spiders.ending.item_key``)."""
         self.unendable: set[str] = set()
         """Sites (origins) whose ending failed on an error nothing foresaw: they end with the run."""
         self.closed_doors: set[tuple[str, str, str]] = set()
@@ -193,7 +194,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             engine = self.crawler.engine
         except RuntimeError:  # no engine yet: the spider's callbacks called directly
             return False
-        return not engine.running or getattr(getattr(engine, "_slot", None), "closing", None) is not None
+        slot = engine._slot  # Scrapy's: set from the spider's opening until its close, ``closing`` once that began
+        return not engine.running or slot is None or slot.closing is not None
 
     def first_requests(self, site: Site) -> Iterator[Request]:
         if site.root_remembered:
@@ -503,15 +505,14 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None)
 
     def flush_batches_when_idle(self) -> None:
-        """Partial batches wait to fill up; once nothing else is left to do, they go as they are."""
+        """Partial batches wait to fill up; once nothing else is left to do, they go as they are. With nothing at
+        all in flight, a site that is not done then never will be: it ends (see :meth:`end_stuck_sites`), and the
+        sites waiting for their turn start."""
         requests = list(self.assembled(flush=True))
+        if not requests and not self.stopping():
+            requests = self.end_stuck_sites() or list(self.start_waiting_sites())
         for request in requests:
             self.crawler.engine.crawl(request)
-        if not requests and self.waiting_sites and not self.stopping():
-            self.end_stuck_sites()
-            requests = list(self.start_waiting_sites())
-            for request in requests:
-                self.crawler.engine.crawl(request)
         if requests or self.waiting_sites and not self.stopping():
             raise DontCloseSpider  # sites still to start: the next ends within a second, and the next starts
 
