@@ -308,6 +308,20 @@ def test_a_site_abandoned_with_batches_never_answered_leaves_what_another_sites_
     assert (post.id, post.featured_media["id"], post.errors) == (2, 101, [])
 
 
+def test_two_sites_abandoned_one_after_the_other_leave_nothing_to_ask_for(site, seed_post):
+    """Both stuck: the second's posts waited for ids of the first's dropped batches, queued again for them by the
+    first abandon; once the second is abandoned too, no one waits for them and nothing is asked."""
+    blog = Site(SITE_URL + "/blog")
+    assembler = PostAssembler()
+    add(assembler, site, variant(seed_post, 1, 101, [8]))
+    assembler.batches(flush=True)  # dropped, never answered
+    add(assembler, blog, variant(seed_post, 2, 101, [8, 9]))
+    for stuck in (site, blog):
+        assembler.abandon(stuck)
+        assembler.forget(stuck)
+    assert assembler.batches(flush=True) == [] and assembler.waiting_posts == 0
+
+
 def test_the_locale_wordpress_states_is_passed_on_for_the_language(site, seed_post):
     del seed_post["_links"]
     seed_post["yoast_head_json"] = {"og_locale": "pt_BR"}

@@ -285,6 +285,21 @@ def test_a_second_run_for_a_site_whose_lock_is_held_exits_4_at_once(wordpress_si
         store.unlock_all()
 
 
+def test_a_run_written_by_a_feed_alone_ends_each_site_as_it_is_done(wordpress_sites, tmp_path):
+    """Without JsonLinesPipeline (``-o`` writes), items are counted out of the pipelines as Scrapy scrapes them: the
+    first site ends before the second starts (``CONCURRENT_SITES=1``), and nothing is taken for stuck."""
+    site = wordpress_sites["plain"]
+    feed = tmp_path / "feed.jsonl"
+    with FaultProxy(site.url) as other:
+        result = crawl(tmp_path, f"site={site.url},{other.url}", options=("-o", str(feed)), settings={
+            "CONCURRENT_SITES": "1", "ITEM_PIPELINES": json.dumps({"viewworld.pipelines.CleaningPipeline": 300})})
+    assert result.exit_code == 0, result.log[-3000:]
+    assert "stuck" not in result.log
+    assert result.log.index(f"{site.url}: ended (") < result.log.index(f"{other.url}: full crawl")
+    records = records_of([feed])
+    assert len(records) == 2 * len(public_ids(site)) and {record["id"] for record in records} == public_ids(site)
+
+
 def test_more_sites_than_the_open_files_limit_allows_locks_for_is_one_line_and_exits_2(tmp_path):
     """A run takes a lock a site before it starts, and keeps files and connections open for CONCURRENT_SITES at a
     time: a sites_file of thousands under a low ``ulimit -n`` is said as what it is before anything is crawled (it

@@ -823,17 +823,42 @@ def test_a_site_stuck_ends_at_idle_and_what_another_sites_posts_wait_for_of_its_
     assert {request.meta["site"] for request in engine.crawled} == {blog.origin}
 
 
-def test_a_site_whose_item_never_came_back_from_the_pipelines_keeps_its_mark_at_the_close(spider, caplog):
+def test_items_that_left_the_pipelines_uncounted_do_not_hold_their_site_at_idle(spider, caplog):
+    """A pipeline changed what an item says (its id, its site): no item is in the pipelines at idle, so its
+    site is done, not stuck."""
+    from scrapy.exceptions import DontCloseSpider
+
     from viewworld.items import Tombstone
     from viewworld.state import StateStore
 
+    spider.crawler.engine = FakeEngine()
     ended_walk(spider)
     site = spider.sites[SITE]
-    site.newest = "2024-01-01T00:00:00Z"
-    spider.handed_out(Tombstone(site.key, 9), site)  # lost by a pipeline without a word
-    spider.closed("finished")
-    assert "1 posts never back from the item pipelines; the mark stays where it was" in caplog.text
-    assert StateStore(spider.store.directory).load(site.state_key).mark is None
+    spider.handed_out(Tombstone(site.key, 9), site)
+    spider.item_written({"site": site.key, "id": "9", "deleted": True})  # the id made a string
+    assert site.items_pending == 1 and not spider.site_done(site)
+    try:
+        spider.flush_batches_when_idle()
+    except DontCloseSpider:
+        pass
+    assert "stuck" not in caplog.text and spider.items_out == {} and spider.site_done(site)
+    spider.hand_back_finished_sites()
+    assert spider.sites == {} and StateStore(spider.store.directory).load(site.state_key).last_sweep is not None
+
+
+def test_a_claim_whose_state_cannot_be_had_is_given_up_and_leaves_the_saved_state_alone(spider, monkeypatch, caplog):
+    """A cluster worker's claim: Redis times out after the lock was taken. The claim is lost, not the state."""
+    from viewworld.state import SiteState
+
+    spider.crawler.engine = FakeEngine()
+    spider.waiting_sites.clear()  # a worker's sites come as claims
+    spider.store.save(SiteState("www.viewworld.org", mark="2024-06-01T00:00:00Z"))
+    monkeypatch.setattr(spider.store, "load", lambda key: (_ for _ in ()).throw(TimeoutError("Redis timed out")))
+    assert spider.claim(SITE) == []
+    assert spider.sites[SITE].failure == "cannot be claimed: TimeoutError('Redis timed out')"
+    monkeypatch.undo()
+    spider.hand_back_finished_sites()
+    assert spider.sites == {} and spider.store.load("www.viewworld.org").mark == "2024-06-01T00:00:00Z"
 
 
 def test_a_site_given_at_a_path_of_another_sites_wordpress_is_crawled_once(tmp_path):

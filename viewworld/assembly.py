@@ -208,9 +208,10 @@ class PostAssembler:
             collection.pinned = +collection.pinned  # drops the counts that reached zero
             if collection.site is site:  # its batches out were dropped: what another site's posts wait for goes again
                 for resource_id in collection.requested:
-                    if (key, resource_id) in self._waiting:
-                        collection.queued[resource_id] = None
+                    collection.queued[resource_id] = None
                 collection.requested.clear()
+            for resource_id in [resource_id for resource_id in collection.queued if (key, resource_id) not in self._waiting]:
+                del collection.queued[resource_id]  # no post waits for it any more
         self.waiting_by_site[site.origin] = 0
         return len(abandoned)
 

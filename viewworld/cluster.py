@@ -299,10 +299,15 @@ class ClusterClaims:
             self.hand_back(current)  # done, and not handed back yet: this claim is the next crawl
         credentials = credentials_for_sites((origin,), single_site_variables=False)
         site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
-        if not self.prepare(site):
+        try:
+            if not self.prepare(site):
+                return []
+            self.coordinator.claimed(origin)
+            return list(self.first_requests(site))
+        except Exception as error:  # Redis did not answer, or nothing foresaw it: this claim is lost, not the state
+            logger.exception("%s: cannot be claimed", site.url)
+            self.give_up(site, f"cannot be claimed: {error!r}")
             return []
-        self.coordinator.claimed(origin)
-        return list(self.first_requests(site))
 
     def claimed_sites(self) -> list[str]:
         return [origin for origin, site in self.sites.items() if site.failure != LOCKED]

@@ -12,9 +12,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
+from scrapy import signals
 from scrapy.utils.asyncio import create_looping_call
 
 from viewworld.items import Post, Tombstone
+from viewworld.pipelines import JsonLinesPipeline
 from viewworld.signals import site_ended, site_finished
 from viewworld.sites import FULL, LOCKED, ONE_OFF
 from viewworld.spiders.common import utc_now
@@ -51,6 +53,13 @@ class SiteEnding:
     def start_hand_backs(self) -> None:
         self.hand_back_task = create_looping_call(self.hand_back_finished_sites)
         self.hand_back_task.start(HAND_BACK_SECONDS, now=False)
+        # JsonLinesPipeline says when an item is written; a crawl without it (written with -o) counts items out
+        # of the pipelines when Scrapy does.
+        if not any(isinstance(pipeline, JsonLinesPipeline) for pipeline in self.crawler.engine.scraper.itemproc.middlewares):
+            self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+
+    def item_scraped(self, item: Any, **_: Any) -> None:
+        self.item_written(item)
 
     def handed_out(self, item: Any, site: Site | None = None) -> Any:
         """Counts ``item`` (a post or tombstone of ``site``, by default the site of its key) as handed to the
@@ -119,9 +128,12 @@ class SiteEnding:
         waiting posts dropped (its next run fetches them), so that it holds no turn (``CONCURRENT_SITES``, a cluster
         worker's claims) for ever. What another site's posts wait for of its dropped batches is asked for again: the
         requests returned. A site whose posts wait only for that is not stuck; one left waiting after them is."""
+        for site in self.sites.values():
+            if site.items_pending:  # no item is in the pipelines now: these left them unsaid (their key changed)
+                logger.debug("%s: %d items left the item pipelines uncounted", site.url, site.items_pending)
+                self.forget_items(site)
         self.end_stuck([site for site in self.sites.values() if not self.site_done(site) and (
-            site.failure is not None or site.pages_in_flight or site.listing_in_flight or site.batches_in_flight
-            or site.items_pending)])
+            site.failure is not None or site.pages_in_flight or site.listing_in_flight or site.batches_in_flight)])
         requests = list(self.assembled(flush=True))
         if not requests:
             self.end_stuck([site for site in self.sites.values() if not self.site_done(site)])
@@ -139,10 +151,9 @@ class SiteEnding:
                 continue
             if site.failure is None:
                 logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches "
-                             "never answered (dropped by a middleware?), %d posts never back from the item pipelines; "
-                             "it ends now, its mark where it was (%d posts not written: its next run fetches them)",
-                             site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight,
-                             site.items_pending, abandoned)
+                             "never answered (dropped by a middleware?); it ends now, its mark where it was (%d posts "
+                             "not written: its next run fetches them)", site.url, site.pages_in_flight,
+                             site.listing_in_flight, site.batches_in_flight, abandoned)
             self.end_sites([site], ended=False)
 
     def end_sites(self, sites: list[Site], ended: bool = True) -> None:
@@ -200,9 +211,19 @@ class SiteEnding:
             del self.sites_by_key[key]
         self.closed_doors -= {door for door in self.closed_doors if door[0] == site.origin}
         self.assembler.forget(site)
+        self.forget_items(site)
         site.forget_posts()
         site.credentials = None  # kept for the summary, an ended site keeps no secret
         self.crawler.signals.send_catch_log(site_ended, site=site.origin)
+
+    def forget_items(self, site: Site) -> None:
+        """Stops counting the site's items out in the pipelines."""
+        for key in [key for key, sites in self.items_out.items() if site in sites]:
+            if not (others := [other for other in self.items_out[key] if other is not site]):
+                del self.items_out[key]
+            else:
+                self.items_out[key] = others
+        site.items_pending = 0
 
     def closed(self, reason: str) -> None:
         if self.hand_back_task is not None and self.hand_back_task.running:
@@ -227,12 +248,10 @@ class SiteEnding:
         output_failed = bool(stats.get_value("viewworld/output_failed"))
         finished = ended and not output_failed
         waiting = self.assembler.waiting_by_site[site.origin]
-        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting
-                         or site.items_pending):
+        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting):
             logger.error("%s: the walk did not end: %d posts pages, %d id listing pages and %d batches never answered "
-                         "(dropped by a middleware?), %d posts waiting for them, %d posts never back from the item "
-                         "pipelines; the mark stays where it was", site.url, site.pages_in_flight,
-                         site.listing_in_flight, site.batches_in_flight, waiting, site.items_pending)
+                         "(dropped by a middleware?), %d posts waiting for them; the mark stays where it was",
+                         site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight, waiting)
             finished = False
         seen = len(site.post_ids)
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
@@ -241,7 +260,7 @@ class SiteEnding:
         if seen == 0 and site.mode == FULL and ended:
             logger.error("%s: the API listed no post at all", site.url)
             stats.inc_value("viewworld/sites_empty")
-        if site.mode != ONE_OFF:
+        if site.mode != ONE_OFF and site.state is not None:  # none when its lock or state could not be had
             state = site.next_state(finished, utc_now(), written_kept=not output_failed)
             state.resources = self.assembler.known_resources(site)
             try:
