@@ -210,7 +210,7 @@ class PostAssembler:
                 for resource_id in collection.requested:
                     collection.queued[resource_id] = None
                 collection.requested.clear()
-            for resource_id in [resource_id for resource_id in collection.queued if (key, resource_id) not in self._waiting]:
+            for resource_id in [queued for queued in collection.queued if (key, queued) not in self._waiting]:
                 del collection.queued[resource_id]  # no post waits for it any more
         self.waiting_by_site[site.origin] = 0
         return len(abandoned)

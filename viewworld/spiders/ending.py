@@ -55,7 +55,8 @@ class SiteEnding:
         self.hand_back_task.start(HAND_BACK_SECONDS, now=False)
         # JsonLinesPipeline says when an item is written; a crawl without it (written with -o) counts items out
         # of the pipelines when Scrapy does.
-        if not any(isinstance(pipeline, JsonLinesPipeline) for pipeline in self.crawler.engine.scraper.itemproc.middlewares):
+        pipelines = self.crawler.engine.scraper.itemproc.middlewares
+        if not any(isinstance(pipeline, JsonLinesPipeline) for pipeline in pipelines):
             self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
 
     def item_scraped(self, item: Any, **_: Any) -> None:
