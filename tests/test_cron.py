@@ -298,6 +298,8 @@ def test_a_run_written_by_a_feed_alone_ends_each_site_as_it_is_done(wordpress_si
     assert result.log.index(f"{site.url}: ended (") < result.log.index(f"{other.url}: full crawl")
     records = records_of([feed])
     assert len(records) == 2 * len(public_ids(site)) and {record["id"] for record in records} == public_ids(site)
+    state = StateStore(tmp_path / "state").load(site_key(site.url))
+    assert state.mark is not None and state.posts == {}, "written by a feed, which may store it at the close only"
 
 
 def test_more_sites_than_the_open_files_limit_allows_locks_for_is_one_line_and_exits_2(tmp_path):

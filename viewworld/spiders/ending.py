@@ -60,7 +60,9 @@ class SiteEnding:
             self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
 
     def item_scraped(self, item: Any, **_: Any) -> None:
-        self.item_written(item)
+        """Out of the pipelines, but not known to be written anywhere (a feed may store it only at the close): its
+        post is not recorded as written, and is written again when it is met again."""
+        self.handed_in(item)
 
     def handed_out(self, item: Any, site: Site | None = None) -> Any:
         """Counts ``item`` (a post or tombstone of ``site``, by default the site of its key) as handed to the
@@ -130,8 +132,10 @@ class SiteEnding:
         worker's claims) for ever. What another site's posts wait for of its dropped batches is asked for again: the
         requests returned. A site whose posts wait only for that is not stuck; one left waiting after them is."""
         for site in self.sites.values():
-            if site.items_pending:  # no item is in the pipelines now: these left them unsaid (their key changed)
-                logger.debug("%s: %d items left the item pipelines uncounted", site.url, site.items_pending)
+            if site.items_pending:  # no item is in the pipelines now: these left them unsaid
+                logger.warning("%s: %d items left the item pipelines without a word (did a pipeline change their site "
+                               "or id?); they count as not written, and the mark holds", site.url, site.items_pending)
+                site.items_failed += site.items_pending
                 self.forget_items(site)
         self.end_stuck([site for site in self.sites.values() if not self.site_done(site) and (
             site.failure is not None or site.pages_in_flight or site.listing_in_flight or site.batches_in_flight)])
