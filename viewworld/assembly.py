@@ -203,9 +203,8 @@ class PostAssembler:
         for pending in abandoned.values():
             for link in pending.links:
                 if _followed(site, link) and link.ids:
-                    self._collections[link.collection].pinned.subtract(link.ids)
+                    _unpin(self._collections[link.collection].pinned, link.ids)
         for key, collection in self._collections.items():
-            collection.pinned = +collection.pinned  # drops the counts that reached zero
             if collection.site is site:  # its batches out were dropped: what another site's posts wait for goes again
                 for resource_id in collection.requested:
                     collection.queued[resource_id] = None
@@ -216,9 +215,11 @@ class PostAssembler:
         return len(abandoned)
 
     def forget(self, site: Site) -> None:
-        """Drops what is kept of a site that has ended: its collections (no post of it waits). One that posts of
-        another site still link to (under the same host, which both follow) becomes that site's."""
-        assert not self.waiting_by_site[site.origin]
+        """Drops what is kept of a site that has ended: its posts still waiting (see :meth:`abandon`; a site that
+        ends done has none) and its collections. One that posts of another site still link to (under the same
+        host, which both follow) becomes that site's."""
+        if self.waiting_by_site[site.origin]:
+            self.abandon(site)
         for key, collection in list(self._collections.items()):
             if collection.site is not site and collection.site is not None:
                 continue
@@ -288,12 +289,7 @@ class PostAssembler:
             followed = _followed(pending.site, link)
             values = self._link_values(pending, link, followed)
             if followed and link.ids:  # add pinned its ids (a collection with none pinned may be forgotten)
-                pinned = self._collections[link.collection].pinned
-                for resource_id in link.ids:  # Counter.subtract and a second pass cost 5% of assembling
-                    if (count := pinned[resource_id] - 1) > 0:
-                        pinned[resource_id] = count
-                    else:
-                        pinned.pop(resource_id, None)
+                _unpin(self._collections[link.collection].pinned, link.ids)
             if link.field == "featured_media":
                 post.featured_media = values[0] if values else None
             elif link.field == "author":
@@ -450,6 +446,16 @@ _SUMMARIES = {"featured_media": _media, "author": _user, "categories": _category
 
 
 _LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+
+
+def _unpin(pinned: Counter[int], ids: tuple[int, ...]) -> None:
+    """Takes one post's pins of ``ids`` off (Counter.subtract and a second pass to drop zeros cost 5% of
+    assembling)."""
+    for resource_id in ids:
+        if (count := pinned[resource_id] - 1) > 0:
+            pinned[resource_id] = count
+        else:
+            pinned.pop(resource_id, None)
 
 
 def gmt(value: object) -> str | None:

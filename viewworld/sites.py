@@ -239,10 +239,15 @@ class Site:
 
     # After the run ----------------------------------------------------------------------------------
 
+    @property
+    def in_flight(self) -> int:
+        """Its posts pages, id listing pages and ``include=`` batches asked for and not answered yet."""
+        return self.pages_in_flight + self.listing_in_flight + self.batches_in_flight
+
     def forget_posts(self) -> None:
-        """Drops the ids and the state the crawl of the site needed once it is over (a cluster worker that
-        crawls thousands of sites keeps only what its summary says of each)."""
-        self.state, self.listed = None, None
+        """Drops the ids, the state and the credentials the crawl of the site needed once it is over (a cluster
+        worker that crawls thousands of sites keeps only what its summary says of each, and no secret)."""
+        self.state, self.listed, self.credentials = None, None, None
         self.post_ids, self.written, self.tombstones = set(), {}, []
         self.totals, self.listings = set(), {}
 

@@ -70,14 +70,12 @@ class Command(ScrapyCrawlCommand):
             raise UsageError("run one spider: scrapy crawl wpposts [-a name=value ...]")
         assert self.crawler_process is not None
         spider_class = self.crawler_process.spider_loader.load(args[0])
-        run_locks = getattr(spider_class, "run_locks", None)
-        run_sites = getattr(spider_class, "run_sites", None)
+        run_plan = getattr(spider_class, "run_plan", None)
         locks: list[str] = []
         sites = 0
-        if run_locks is not None:
+        if run_plan is not None:
             try:
-                locks = run_locks(opts.spargs)
-                sites = run_sites(opts.spargs) if run_sites is not None else len(locks)
+                sites, locks = run_plan(opts.spargs)
             except ValueError as error:
                 print(f"{spider_class.name}: {error}", file=sys.stderr)
                 self.exitcode = BAD_ARGUMENTS

@@ -70,14 +70,16 @@ class SiteEnding:
         site = site or self.sites_by_key.get(item.site)
         if site is not None:
             site.items_pending += 1
-            self.items_out.setdefault((item.site, item.id, isinstance(item, Tombstone)), []).append(site)
+            self.items_out.setdefault(item_key(item), []).append(site)
         return item
 
-    def handed_in(self, item: Any) -> Site | None:
+    def handed_in(self, item: Any, key: tuple[str, int, bool] | None | bool = False) -> Site | None:
         """Counts ``item`` out of the pipelines (written, dropped or failed on), once; its site. Known by what it
-        says (its site, its post id, whether it is a tombstone), not by identity: a pipeline before the writing one
-        may pass on another object (``dict(item)``, ``ItemAdapter(item).asdict()``)."""
-        key = item_key(item)
+        says (``key``, its :func:`item_key` when the caller has it: its site, its post id, whether it is a
+        tombstone), not by identity: a pipeline before the writing one may pass on another object (``dict(item)``,
+        ``ItemAdapter(item).asdict()``)."""
+        if key is False:
+            key = item_key(item)
         sites = self.items_out.get(key) if key is not None else None
         if not sites:  # counted in already (a pipeline after the writing one dropped it), or never counted out
             return self.sites_by_key.get(key[0]) if key is not None else None
@@ -89,18 +91,13 @@ class SiteEnding:
 
     def item_written(self, item: Any) -> None:
         """Called by JsonLinesPipeline once the item's line is written."""
-        site = self.handed_in(item)
-        if site is None or isinstance(item, Tombstone):
+        key = item_key(item)
+        site = self.handed_in(item, key)
+        if site is None or key is None or key[2]:  # a tombstone: nothing written to record
             return
-        if isinstance(item, Post):
-            post_id, modified = item.id, item.modified_gmt
-        else:
-            adapter = ItemAdapter(item)
-            if adapter.get("deleted"):
-                return
-            post_id, modified = adapter.get("id"), adapter.get("modified_gmt")
-        if isinstance(post_id, int) and isinstance(modified, str) and modified:
-            site.written[post_id] = modified
+        modified = item.modified_gmt if isinstance(item, Post) else ItemAdapter(item).get("modified_gmt")
+        if isinstance(modified, str) and modified:
+            site.written[key[1]] = modified
 
     def item_failed(self, item: Any, **_: Any) -> None:
         """A pipeline failed on the item (signal ``item_error``; Scrapy logs the error): not written, so the
@@ -137,29 +134,24 @@ class SiteEnding:
                                "or id?); they count as not written, and the mark holds", site.url, site.items_pending)
                 site.items_failed += site.items_pending
                 self.forget_items(site)
-        self.end_stuck([site for site in self.sites.values() if not self.site_done(site) and (
-            site.failure is not None or site.pages_in_flight or site.listing_in_flight or site.batches_in_flight)])
+        self.end_stuck([site for site in self.sites.values()
+                        if not self.site_done(site) and (site.failure is not None or site.in_flight)])
         requests = list(self.assembled(flush=True))
         if not requests:
             self.end_stuck([site for site in self.sites.values() if not self.site_done(site)])
         return requests
 
     def end_stuck(self, sites: list[Site]) -> None:
+        """Ends sites that will never be done, their mark where it was (their posts still waiting are dropped when
+        they are forgotten, see ``PostAssembler.forget``)."""
         for site in sites:
-            if site.origin in self.unendable:
-                continue
-            try:
-                abandoned = self.assembler.abandon(site) if self.assembler.waiting_by_site[site.origin] else 0
-            except Exception:  # a bug: the site ends with the run instead
-                logger.exception("%s: cannot be ended now; it ends with the run", site.url)
-                self.unendable.add(site.origin)
-                continue
-            if site.failure is None:
+            if site.failure is None and site.origin not in self.unendable:
                 logger.error("%s: stuck, with nothing in flight: %d posts pages, %d id listing pages and %d batches "
                              "never answered (dropped by a middleware?); it ends now, its mark where it was (%d posts "
                              "not written: its next run fetches them)", site.url, site.pages_in_flight,
-                             site.listing_in_flight, site.batches_in_flight, abandoned)
-            self.end_sites([site], ended=False)
+                             site.listing_in_flight, site.batches_in_flight,
+                             self.assembler.waiting_by_site[site.origin])
+        self.end_sites(sites, ended=False)
 
     def end_sites(self, sites: list[Site], ended: bool = True) -> None:
         """Ends each site (``ended``: its crawl ran to its end, see :meth:`end_site`), but for those whose ending
@@ -206,8 +198,7 @@ class SiteEnding:
     def site_done(self, site: Site) -> bool:
         """Nothing of the site is left to do: no request in flight, no post waiting or unwritten, and the walk
         over (the listing of ids begun, or the site given up)."""
-        return not (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or site.items_pending
-                    or self.assembler.waiting_by_site[site.origin]) and (
+        return not (site.in_flight or site.items_pending or self.assembler.waiting_by_site[site.origin]) and (
             site.failure is not None or site.listed is not None)
 
     def forget(self, site: Site) -> None:
@@ -218,11 +209,12 @@ class SiteEnding:
         self.assembler.forget(site)
         self.forget_items(site)
         site.forget_posts()
-        site.credentials = None  # kept for the summary, an ended site keeps no secret
         self.crawler.signals.send_catch_log(site_ended, site=site.origin)
 
     def forget_items(self, site: Site) -> None:
         """Stops counting the site's items out in the pipelines."""
+        if not site.items_pending:  # a site that ends done has none
+            return
         for key in [key for key, sites in self.items_out.items() if site in sites]:
             if not (others := [other for other in self.items_out[key] if other is not site]):
                 del self.items_out[key]
@@ -253,7 +245,7 @@ class SiteEnding:
         output_failed = bool(stats.get_value("viewworld/output_failed"))
         finished = ended and not output_failed
         waiting = self.assembler.waiting_by_site[site.origin]
-        if finished and (site.pages_in_flight or site.listing_in_flight or site.batches_in_flight or waiting):
+        if finished and (site.in_flight or waiting):
             logger.error("%s: the walk did not end: %d posts pages, %d id listing pages and %d batches never answered "
                          "(dropped by a middleware?), %d posts waiting for them; the mark stays where it was",
                          site.url, site.pages_in_flight, site.listing_in_flight, site.batches_in_flight, waiting)

@@ -114,15 +114,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         return arguments
 
     @classmethod
-    def run_sites(cls, raw: Mapping[str, object]) -> int:
-        """How many sites a run crawls (the crawl command checks the files it may keep open)."""
-        return len(cls.check_arguments(raw).sites)
-
-    @classmethod
-    def run_locks(cls, raw: Mapping[str, object]) -> list[str]:
-        """The state keys whose locks a run takes before it starts (none for a one-off crawl)."""
+    def run_plan(cls, raw: Mapping[str, object]) -> tuple[int, list[str]]:
+        """How many sites a run crawls (the crawl command checks the files it may keep open), and the state keys
+        whose locks it takes before it starts (none for a one-off crawl)."""
         arguments = cls.check_arguments(raw)
-        return [] if arguments.one_off else [Site(url).state_key for url in arguments.sites]
+        return len(arguments.sites), [] if arguments.one_off else [Site(url).state_key for url in arguments.sites]
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -509,11 +505,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         all in flight, a site that is not done then never will be: it ends (see :meth:`end_stuck_sites`), and the
         sites waiting for their turn start."""
         requests = list(self.assembled(flush=True))
-        if not requests and not self.stopping():
+        stopping = self.stopping()
+        if not requests and not stopping:
             requests = self.end_stuck_sites() or list(self.start_waiting_sites())
         for request in requests:
             self.crawler.engine.crawl(request)
-        if requests or self.waiting_sites and not self.stopping():
+        if requests or self.waiting_sites and not stopping:
             raise DontCloseSpider  # sites still to start: the next ends within a second, and the next starts
 
     # 6. The end: each site as soon as it is done, the rest when the crawl closes: viewworld/spiders/ending.py
