@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from viewworld.sites import site_key
+from viewworld.state import StateStore
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -46,6 +49,10 @@ class Crawl:
     @property
     def requests(self) -> int:
         return self.stat("downloader/request_count") or 0
+
+    def last_run(self, site_url: str) -> dict[str, Any]:
+        """What the site's state (in ``output_dir/state``) says of the last run that ended the site."""
+        return StateStore(self.output_dir / "state").load(site_key(site_url)).last_run
 
 
 def log_stat(log: str, name: str) -> Any:

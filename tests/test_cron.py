@@ -69,6 +69,10 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     assert full.exit_code == 0, full.log[-3000:]
     before = public_ids(site)
     assert {item["id"] for item in full.items()} == before
+    # What a monitor reads of the last run in the state.
+    assert full.last_run(site.url) | {"ended_at": None} == {
+        "run": full.stat("viewworld/run"), "ended_at": None, "mode": "full", "complete": True,
+        "written": len(before), "deleted": 0, "unchanged": 0, "output": str(full.files()[0])}
 
     untouched = sorted(before)
     added = add_posts(site, 5)
@@ -85,6 +89,9 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     tombstones = [item for item in items if item.get("deleted")]
     assert posts == sorted(added + edited)
     assert [tombstone["id"] for tombstone in tombstones] == [trashed]
+    last_run = incremental.last_run(site.url)
+    assert (last_run["mode"], last_run["complete"], last_run["written"], last_run["deleted"]) == (
+        "incremental", True, len(posts), 1), last_run
     # robots.txt, one posts page, the sweep's id listing, the check of the trashed post by id, and linked
     # resources the cache lacks: the new posts' category (Uncategorized) and the edited posts' media.
     after = public_ids(site)
@@ -96,6 +103,10 @@ def test_an_incremental_run_emits_exactly_what_changed_and_a_tombstone_for_what_
     assert quiet.exit_code == 0, quiet.log[-3000:]
     assert quiet.items() == []
     assert quiet.requests <= 3, quiet.log[-3000:]
+    last_run = quiet.last_run(site.url)
+    assert last_run["mode"] == "incremental" and last_run["complete"] is True, last_run
+    assert (last_run["written"], last_run["deleted"], last_run["output"]) == (0, 0, None), last_run
+    assert last_run["run"] == quiet.stat("viewworld/run") != full.stat("viewworld/run"), last_run
     print(f"no change: {quiet.requests} requests")
 
     # full=1 writes every post again, unchanged or not (say, after a change of the cleaning).

@@ -87,11 +87,17 @@ def assert_recovered_by_the_next_run(tmp_path: Path, proxy: FaultProxy, first: C
                                      truth: dict[str, Any]) -> None:
     """The fault goes away; the next run (same state) writes what the first missed."""
     assert_valid_records(first.items())
+    failed = first.last_run(proxy.url)
+    assert failed["run"] == first.stat("viewworld/run") and failed["complete"] is False, failed
+    assert failed["written"] == len(ids(first)), failed
     proxy.clear()
     second = run(tmp_path, proxy)
     assert second.exit_code == 0, second.log[-3000:]
     assert_valid_records(second.items())
     assert set(ids(first)) | set(ids(second)) == public_ids(truth)
+    recovered = second.last_run(proxy.url)
+    assert recovered["complete"] is True and recovered["written"] == len(ids(second)), recovered
+    assert recovered["output"] == (str(second.files()[0]) if second.files() else None), recovered
 
 
 def said(result: Crawl, *parts: str) -> list[str]:

@@ -1014,6 +1014,7 @@ def test_a_deletion_while_the_ids_are_listed_makes_no_tombstone_and_the_sweep_wa
     assert [item for item in output if not isinstance(item, Request)] == []
     state = site.next_state(finished=True, now="2024-06-02T00:00:00Z")
     assert (state.mark, state.last_sweep) == ("2024-06-01T00:00:00Z", "2024-05-01T00:00:00Z")
+    assert state.last_run["complete"] is False and state.last_run["ended_at"] == "2024-06-02T00:00:00Z"
     assert "the post count moved while the ids were listed" in caplog.text
 
 
@@ -1032,8 +1033,12 @@ def test_a_listing_that_held_still_has_what_it_did_not_show_checked_then_tombsto
     assert included_ids([check]) == ["101"]
     output = respond(check, b"[]")
     assert [item.id for item in output if not isinstance(item, Request)] == [101]
-    state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z")
+    state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z", run="r1", output="f.jsonl")
     assert state.last_sweep == "2024-06-02T00:00:00Z" and 101 not in state.posts
+    assert state.last_run == {"run": "r1", "ended_at": "2024-06-02T00:00:00Z", "mode": "incremental",
+                              "complete": True, "written": 0, "deleted": 1, "unchanged": 0, "output": "f.jsonl"}
+    # The output failed (exit 5): lines still in its buffer were lost, so the run was not complete.
+    assert spider.sites[SITE].next_state(True, "2024-06-02T00:00:00Z", written_kept=False).last_run["complete"] is False
 
 
 def test_a_post_pushed_off_a_listing_whose_count_did_not_move_is_not_said_deleted(tmp_path):

@@ -259,10 +259,13 @@ class Site:
         return (self.failure is None and not self.pages_lost and not self.listing_lost and not self.items_failed
                 and self.listed is not None and self.pages_in_flight == 0 and self.listing_in_flight == 0)
 
-    def next_state(self, finished: bool, now: str, written_kept: bool = True) -> SiteState:
+    def next_state(self, finished: bool, now: str, written_kept: bool = True, run: str | None = None,
+                   output: str | None = None) -> SiteState:
         """The state to keep: what was written is recorded (unless the output failed, ``written_kept``
         false: lines still in a buffer were lost, and the next run recovers what reached the disk);
-        the mark advances only when the whole walk was written, so it never passes a post that was not."""
+        the mark advances only when the whole walk was written, so it never passes a post that was not.
+        ``last_run`` says what this run (``run``: its id) did, for a monitor that reads the state: whether it
+        was complete (the mark moved up to its walk), what it wrote, and to which file (``output``)."""
         state = self.state or SiteState(self.state_key)
         if written_kept:
             state.posts.update(self.written)
@@ -272,9 +275,13 @@ class Site:
             state.api_root = self.api_root.url
         # A listing that moved may have missed a post the walk missed too: its mark and sweep wait for a run
         # whose listing holds still (written posts are recorded all the same).
-        if finished and self.complete and not self.listing_moved:
+        complete = finished and self.complete and not self.listing_moved
+        if complete:
             if self.newest and (state.mark is None or self.newest > state.mark):
                 state.mark = self.newest
             if self.sweep:
                 state.last_sweep = now
+        state.last_run = {"run": run, "ended_at": now, "mode": self.mode, "complete": complete and written_kept,
+                          "written": len(self.written), "deleted": len(self.tombstones), "unchanged": self.unchanged,
+                          "output": output if self.written or self.tombstones else None}
         return state

@@ -258,7 +258,9 @@ class SiteEnding:
             logger.error("%s: the API listed no post at all", site.url)
             stats.inc_value("viewworld/sites_empty")
         if site.mode != ONE_OFF and site.state is not None:  # none when its lock or state could not be had
-            state = site.next_state(finished, utc_now(), written_kept=not output_failed)
+            state = site.next_state(finished, utc_now(), written_kept=not output_failed,
+                                    run=stats.get_value("viewworld/run"),
+                                    output=stats.get_value(f"sites/{site.key}/output"))
             state.resources = self.assembler.known_resources(site)
             try:
                 self.store.save(state)
