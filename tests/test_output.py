@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from viewworld.output import JsonLinesFile, recover_part_files
 
@@ -28,3 +29,28 @@ def test_a_dead_runs_part_file_is_completed_and_a_live_runs_left_alone(tmp_path)
     live.write({"site": "x", "id": 4})
     assert ids_in(live.close()) == [1, 4]
     assert recover_part_files(tmp_path) == []
+
+
+def test_a_sites_output_stat_names_only_the_file_of_its_latest_crawl(tmp_path):
+    """A cluster worker crawls a site again in the same process: until the new crawl's file is complete, the
+    site's ``output`` (what the summary and the state's ``last_run`` name) is no longer the earlier file."""
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from viewworld.items import Tombstone
+    from viewworld.pipelines import JsonLinesPipeline
+
+    crawler = get_crawler(Spider)
+    crawler.spider = Spider("wpposts")
+    pipeline = JsonLinesPipeline(crawler, tmp_path)
+    crawler.stats.open_spider()
+    pipeline.open_spider()
+    pipeline.process_item(Tombstone("example.org", 7, True, "2024-06-01T00:00:00Z"))
+    pipeline.site_finished("example.org")
+    first = crawler.stats.get_value("sites/example.org/output")
+    assert ids_in(Path(first)) == [7]
+    pipeline.process_item(Tombstone("example.org", 8, True, "2024-06-01T01:00:00Z"))
+    assert crawler.stats.get_value("sites/example.org/output") is None  # say, the disk fills up now
+    pipeline.site_finished("example.org")
+    second = crawler.stats.get_value("sites/example.org/output")
+    assert second != first and ids_in(Path(second)) == [8]

@@ -1032,7 +1032,12 @@ def test_a_listing_that_held_still_has_what_it_did_not_show_checked_then_tombsto
     [check] = deletion_checks(output)
     assert included_ids([check]) == ["101"]
     output = respond(check, b"[]")
-    assert [item.id for item in output if not isinstance(item, Request)] == [101]
+    [tombstone] = [item for item in output if not isinstance(item, Request)]
+    assert tombstone.id == 101
+    # A tombstone a pipeline failed on stays in the state, for the next sweep to say again; a written one goes.
+    state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z")
+    assert 101 in state.posts and state.last_run["deleted"] == 0
+    spider.item_written(tombstone)
     state = spider.sites[SITE].next_state(finished=True, now="2024-06-02T00:00:00Z", run="r1", output="f.jsonl")
     assert state.last_sweep == "2024-06-02T00:00:00Z" and 101 not in state.posts
     assert state.last_run == {"run": "r1", "ended_at": "2024-06-02T00:00:00Z", "mode": "incremental",
@@ -1105,7 +1110,7 @@ def test_after_an_output_failure_the_state_records_nothing_written(spider):
     (the .part file) and must not skip the rest as already written."""
     site = crawled_site(spider)
     site.written = {7: "2024-01-01T00:00:00Z"}
-    site.tombstones = [8]
+    site.tombstones = site.tombstones_written = [8]
     site.state = spider.store.load(site.state_key)
     site.state.posts = {8: "2023-01-01T00:00:00Z"}
     spider.crawler.stats.set_value("viewworld/output_failed", True)

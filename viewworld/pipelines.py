@@ -129,6 +129,7 @@ class JsonLinesPipeline:
             output = self.files.get(site)
             if output is None:
                 run = f"{run_stamp()}-{new_run_id()}" if site in self.completed else self.run
+                self.stats.set_value(f"sites/{site}/output", None)  # an earlier crawl's file; this one's once complete
                 output = self.files[site] = JsonLinesFile(self.output_dir / site / f"posts-{run}.jsonl")
             output.write(record)
         except OSError as error:

@@ -92,7 +92,7 @@ class Progress:
             if site.failure is not None:
                 lines.append(f"  {site.key}: FAILED: {site.failure}")
                 continue
-            output = self.stats.get_value(f"sites/{site.key}/output", "no output (no post)")
+            output = self.stats.get_value(f"sites/{site.key}/output", "no output (no post)") or "no output (failed)"
             lines.append(f"  {site.key}: {posts} posts written, {site.unchanged} unchanged (X-WP-Total {total}), "
                          f"{requests} requests, {errors} errors -> {output}")
         lines += [f"  {site.key}: not started (the run stopped before its turn)"

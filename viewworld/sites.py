@@ -127,7 +127,12 @@ class Site:
     listings: dict[str, set[int]] = field(default_factory=dict)
     """Per listing asked for (``all``, ``walk``, ``published``): the ``X-WP-Total`` its pages told."""
     written: dict[int, str] = field(default_factory=dict)
+    """Posts whose line is written: id -> ``modified_gmt``."""
     tombstones: list[int] = field(default_factory=list)
+    """Ids of the tombstones handed to the item pipelines."""
+    tombstones_written: list[int] = field(default_factory=list)
+    """Ids of the tombstones whose line is written: only these leave the state (one a pipeline failed on is
+    said again by the next sweep)."""
     batches_in_flight: int = 0
     """``include=`` batches asked for as this site's (some may be for another site's posts: see assembly)."""
     items_failed: int = 0
@@ -248,7 +253,7 @@ class Site:
         """Drops the ids, the state and the credentials the crawl of the site needed once it is over (a cluster
         worker that crawls thousands of sites keeps only what its summary says of each, and no secret)."""
         self.state, self.listed, self.credentials = None, None, None
-        self.post_ids, self.written, self.tombstones = set(), {}, []
+        self.post_ids, self.written, self.tombstones, self.tombstones_written = set(), {}, [], []
         self.totals, self.listings = set(), {}
 
     @property
@@ -269,7 +274,7 @@ class Site:
         state = self.state or SiteState(self.state_key)
         if written_kept:
             state.posts.update(self.written)
-            for post_id in self.tombstones:
+            for post_id in self.tombstones_written:
                 state.posts.pop(post_id, None)
         if self.api_root is not None:
             state.api_root = self.api_root.url
@@ -282,6 +287,6 @@ class Site:
             if self.sweep:
                 state.last_sweep = now
         state.last_run = {"run": run, "ended_at": now, "mode": self.mode, "complete": complete and written_kept,
-                          "written": len(self.written), "deleted": len(self.tombstones), "unchanged": self.unchanged,
-                          "output": output if self.written or self.tombstones else None}
+                          "written": len(self.written), "deleted": len(self.tombstones_written),
+                          "unchanged": self.unchanged, "output": output}
         return state
