@@ -18,13 +18,17 @@ def test_a_dead_runs_part_file_is_completed_and_a_live_runs_left_alone(tmp_path)
     live = JsonLinesFile(tmp_path / "posts-live.jsonl")
     live.write({"site": "x", "id": 1})
     dead = tmp_path / "posts-dead.jsonl.part"
-    dead.write_bytes(b'{"site": "x", "id": 2}\n{"site": "x", "id": 3}\n{"site": "x", "i')
+    dead.write_bytes(b'{"site": "x", "id": 2, "modified_gmt": "2024-01-01T00:00:00Z"}\n{"site": "x", "id": 3}\n'
+                     b'{"site": "x", "id": 4, "deleted": true}\n{"site": "x", "i')
+    # What a recovery killed half-way left: the .part is still there, and recovered again.
+    (tmp_path / "posts-dead.jsonl.recovering").write_bytes(b'{"site": "x", "id": 2')
 
     recovered = recover_part_files(tmp_path)
 
-    assert [(path.name, [record["id"] for record in records]) for path, records in recovered] == [
-        ("posts-dead.jsonl", [2, 3])]
-    assert ids_in(tmp_path / "posts-dead.jsonl") == [2, 3] and not dead.exists()
+    assert [(path.name, records, versions) for path, records, versions in recovered] == [
+        ("posts-dead.jsonl", 3, {2: "2024-01-01T00:00:00Z", 4: None})]
+    assert ids_in(tmp_path / "posts-dead.jsonl") == [2, 3, 4] and not dead.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["posts-dead.jsonl", "posts-live.jsonl.part"]
     assert live.part_path.exists()
     live.write({"site": "x", "id": 4})
     assert ids_in(live.close()) == [1, 4]

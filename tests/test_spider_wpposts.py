@@ -347,13 +347,20 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
     """A first run killed before it saved its state wrote under the address the home page redirected to."""
     import asyncio
 
+    from viewworld.state import SiteState, StateStore
+
+    StateStore(tmp_path / "state").save(SiteState("viewworld.org", posts={6: "2023-01-01T00:00:00Z"}))
     part = tmp_path / "output" / "www.viewworld.org" / "posts-20240601T000000Z-dead.jsonl.part"
     part.parent.mkdir(parents=True)
-    part.write_text(json.dumps({"site": "www.viewworld.org", "id": 5, "modified_gmt": "2024-01-01T00:00:00Z"}) + "\n")
+    part.write_text(json.dumps({"site": "www.viewworld.org", "id": 5, "modified_gmt": "2024-01-01T00:00:00Z"}) + "\n"
+                    + json.dumps({"site": "www.viewworld.org", "id": 6, "deleted": True, "detected_at": "x"}) + "\n")
     spider = make_spider(tmp_path, site="http://viewworld.org")
     asyncio.run(first_request(spider))
     assert not part.exists() and part.with_name(part.name.removesuffix(".part")).exists()
+    # Its post is written and its tombstone said, and the state on disk says so before this run crawls anything:
+    # the .part is gone, and this run may yet be given up or killed.
     assert spider.sites["http://viewworld.org"].state.posts == {5: "2024-01-01T00:00:00Z"}
+    assert StateStore(tmp_path / "state").load("viewworld.org").posts == {5: "2024-01-01T00:00:00Z"}
 
 
 def test_a_multisites_subsites_on_one_host_keep_their_own_state_and_output(tmp_path):

@@ -15,7 +15,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -88,12 +88,23 @@ class JsonLinesFile:
         return self.path
 
 
-def recover_part_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]]]:
-    """Completes the ``.part`` files a dead run left (killed before it could rename them): their whole
-    lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Returns each
-    completed file with its records, so that the state can count them as written.
+class Recovered(NamedTuple):
+    path: Path
+    """The completed ``.jsonl``."""
+    records: int
+    versions: dict[int, str | None]
+    """Per post id, the ``modified_gmt`` of its last line, or None when that line is a tombstone: what the
+    state can count as written, and as deleted (a post line without ``modified_gmt`` says neither)."""
 
-    A ``.part`` a live run is still writing (it holds its ``flock``) is left alone.
+
+def recover_part_files(directory: Path) -> list[Recovered]:
+    """Completes the ``.part`` files a dead run left (killed before it could rename them): their whole
+    lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Returns what each
+    completed file holds, so that the state can count it as written.
+
+    A ``.part`` a live run is still writing (it holds its ``flock``) is left alone. The file is read a line
+    at a time (a first crawl of a big site killed late leaves gigabytes), and written under a temporary name
+    that is fsynced, then renamed: like a live run's, a ``.jsonl`` is never half-written.
     """
     recovered = []
     for part_path in sorted(directory.glob("*.jsonl.part")):
@@ -108,22 +119,28 @@ def recover_part_files(directory: Path) -> list[tuple[Path, list[dict[str, Any]]
                     continue
             except (BlockingIOError, FileNotFoundError):  # a live run's, or finished meanwhile
                 continue
-            records, lines = [], []
-            for line in part.read().split(b"\n"):
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("id"), int):
-                    records.append(record)
-                    lines.append(line)
             path = part_path.with_name(part_path.name.removesuffix(".part"))
-            with path.open("wb") as file:
-                file.write(b"".join(line + b"\n" for line in lines))
+            temporary = path.with_name(path.name + ".recovering")
+            records, versions = 0, {}
+            with temporary.open("wb") as file:
+                for line in part:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict) and isinstance(record.get("id"), int):
+                        file.write(line if line.endswith(b"\n") else line + b"\n")
+                        records += 1
+                        modified = record.get("modified_gmt")
+                        if record.get("deleted") is True:
+                            versions[record["id"]] = None
+                        elif isinstance(modified, str) and modified:
+                            versions[record["id"]] = modified
                 file.flush()
                 os.fsync(file.fileno())
+            temporary.replace(path)
             part_path.unlink()
-        recovered.append((path, records))
+        recovered.append(Recovered(path, records, versions))
     if recovered:
         fsync_directory(directory)
     return recovered
