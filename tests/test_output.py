@@ -19,20 +19,21 @@ def test_a_dead_runs_part_file_is_completed_and_a_live_runs_left_alone(tmp_path)
     live.write({"site": "x", "id": 1})
     dead = tmp_path / "posts-dead.jsonl.part"
     dead.write_bytes(b'{"site": "x", "id": 2, "modified_gmt": "2024-01-01T00:00:00Z"}\n{"site": "x", "id": 3}\n'
+                     b'{"site": "x", "id": 4, "modified_gmt": "2024-01-01T00:00:00Z"}\n'
                      b'{"site": "x", "id": 4, "deleted": true}\n{"site": "x", "i')
     # What a recovery killed half-way left: the .part is still there, and recovered again.
     (tmp_path / "posts-dead.jsonl.recovering").write_bytes(b'{"site": "x", "id": 2')
 
-    recovered = recover_part_files(tmp_path)
+    recovered = list(recover_part_files(tmp_path))
 
     assert [(path.name, records, versions) for path, records, versions in recovered] == [
-        ("posts-dead.jsonl", 3, {2: "2024-01-01T00:00:00Z", 4: None})]
-    assert ids_in(tmp_path / "posts-dead.jsonl") == [2, 3, 4] and not dead.exists()
+        ("posts-dead.jsonl", 4, {2: "2024-01-01T00:00:00Z"})]
+    assert ids_in(tmp_path / "posts-dead.jsonl") == [2, 3, 4, 4] and not dead.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["posts-dead.jsonl", "posts-live.jsonl.part"]
     assert live.part_path.exists()
     live.write({"site": "x", "id": 4})
     assert ids_in(live.close()) == [1, 4]
-    assert recover_part_files(tmp_path) == []
+    assert list(recover_part_files(tmp_path)) == []
 
 
 def test_a_sites_output_stat_names_only_the_file_of_its_latest_crawl(tmp_path):
@@ -58,3 +59,21 @@ def test_a_sites_output_stat_names_only_the_file_of_its_latest_crawl(tmp_path):
     pipeline.site_finished("example.org")
     second = crawler.stats.get_value("sites/example.org/output")
     assert second != first and ids_in(Path(second)) == [8]
+
+
+def test_a_recovery_the_disk_cuts_short_leaves_the_part_file_and_no_half_copy(tmp_path, monkeypatch):
+    import pytest
+
+    import viewworld.output as output
+
+    dead = tmp_path / "posts-dead.jsonl.part"
+    dead.write_bytes(b'{"site": "x", "id": 2, "modified_gmt": "2024-01-01T00:00:00Z"}\n')
+
+    def disk_full(part, temporary):
+        temporary.write_bytes(b'{"site": "x", "i')
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "_copy_records", disk_full)
+    with pytest.raises(OSError):
+        list(recover_part_files(tmp_path))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["posts-dead.jsonl.part"]

@@ -357,10 +357,11 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
     spider = make_spider(tmp_path, site="http://viewworld.org")
     asyncio.run(first_request(spider))
     assert not part.exists() and part.with_name(part.name.removesuffix(".part")).exists()
-    # Its post is written and its tombstone said, and the state on disk says so before this run crawls anything:
-    # the .part is gone, and this run may yet be given up or killed.
-    assert spider.sites["http://viewworld.org"].state.posts == {5: "2024-01-01T00:00:00Z"}
-    assert StateStore(tmp_path / "state").load("viewworld.org").posts == {5: "2024-01-01T00:00:00Z"}
+    # Its post is written, and the state on disk says so before this run crawls anything: the .part is gone, and
+    # this run may yet be given up or killed. The tombstone leaves the state as it was (the next sweep says it again).
+    written = {5: "2024-01-01T00:00:00Z", 6: "2023-01-01T00:00:00Z"}
+    assert spider.sites["http://viewworld.org"].state.posts == written
+    assert StateStore(tmp_path / "state").load("viewworld.org").posts == written
 
 
 def test_a_multisites_subsites_on_one_host_keep_their_own_state_and_output(tmp_path):
@@ -750,6 +751,24 @@ def test_a_post_a_pipeline_failed_on_holds_the_mark(spider):
     site.listed = {}
     spider.item_failed(spider.handed_out(Tombstone(site.key, 1), site))
     assert (site.items_pending, site.items_failed, site.complete) == (0, 1, False)
+
+
+def test_files_recovered_before_one_that_cannot_be_are_recorded_then_the_site_is_given_up(tmp_path, monkeypatch):
+    import asyncio
+
+    import viewworld.spiders.wpposts as wpposts
+    from viewworld.output import Recovered
+    from viewworld.state import StateStore
+
+    def full_after_one(directory: Path) -> Any:
+        yield Recovered(directory / "posts-dead.jsonl", 1, {5: "2024-01-01T00:00:00Z"})
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wpposts, "recover_part_files", full_after_one)
+    spider = make_spider(tmp_path)
+    assert asyncio.run(all_first_requests(spider)) == []
+    assert "No space left on device" in spider.sites[SITE].failure
+    assert StateStore(tmp_path / "state").load(spider.sites[SITE].state_key).posts == {5: "2024-01-01T00:00:00Z"}
 
 
 def test_a_site_whose_dead_runs_files_cannot_be_completed_is_given_up_with_its_reason(tmp_path, monkeypatch, caplog):

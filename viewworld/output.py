@@ -15,11 +15,14 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 import orjson
 
 from viewworld.state import fsync_directory
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def new_run_id() -> str:
@@ -92,21 +95,22 @@ class Recovered(NamedTuple):
     path: Path
     """The completed ``.jsonl``."""
     records: int
-    versions: dict[int, str | None]
-    """Per post id, the ``modified_gmt`` of its last line, or None when that line is a tombstone: what the
-    state can count as written, and as deleted (a post line without ``modified_gmt`` says neither)."""
+    versions: dict[int, str]
+    """Per post id, the ``modified_gmt`` of its last line: what the state can count as written. A post whose
+    last line is its tombstone is not in it (the state keeps what it knew: the next sweep says it again, a
+    duplicate, where a stale file could otherwise make the state forget a post written since)."""
 
 
-def recover_part_files(directory: Path) -> list[Recovered]:
+def recover_part_files(directory: Path) -> Iterator[Recovered]:
     """Completes the ``.part`` files a dead run left (killed before it could rename them): their whole
-    lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Returns what each
-    completed file holds, so that the state can count it as written.
+    lines are kept, a torn last line dropped, and the file renamed to ``.jsonl``. Yields what each
+    completed file holds as soon as it is complete, so that the state can count it as written even if a
+    later file cannot be completed.
 
     A ``.part`` a live run is still writing (it holds its ``flock``) is left alone. The file is read a line
     at a time (a first crawl of a big site killed late leaves gigabytes), and written under a temporary name
     that is fsynced, then renamed: like a live run's, a ``.jsonl`` is never half-written.
     """
-    recovered = []
     for part_path in sorted(directory.glob("*.jsonl.part")):
         try:
             part = part_path.open("rb")
@@ -121,26 +125,33 @@ def recover_part_files(directory: Path) -> list[Recovered]:
                 continue
             path = part_path.with_name(part_path.name.removesuffix(".part"))
             temporary = path.with_name(path.name + ".recovering")
-            records, versions = 0, {}
-            with temporary.open("wb") as file:
-                for line in part:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict) and isinstance(record.get("id"), int):
-                        file.write(line if line.endswith(b"\n") else line + b"\n")
-                        records += 1
-                        modified = record.get("modified_gmt")
-                        if record.get("deleted") is True:
-                            versions[record["id"]] = None
-                        elif isinstance(modified, str) and modified:
-                            versions[record["id"]] = modified
-                file.flush()
-                os.fsync(file.fileno())
-            temporary.replace(path)
+            try:
+                records, versions = _copy_records(part, temporary)
+                temporary.replace(path)
+            except OSError:
+                temporary.unlink(missing_ok=True)  # a disk full keeps no half copy; the .part is still there
+                raise
             part_path.unlink()
-        recovered.append(Recovered(path, records, versions))
-    if recovered:
         fsync_directory(directory)
-    return recovered
+        yield Recovered(path, records, versions)
+
+
+def _copy_records(part: BinaryIO, temporary: Path) -> tuple[int, dict[int, str]]:
+    records, versions = 0, {}
+    with temporary.open("wb") as file:
+        for line in part:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("id"), int):
+                file.write(line if line.endswith(b"\n") else line + b"\n")
+                records += 1
+                modified = record.get("modified_gmt")
+                if record.get("deleted") is True:
+                    versions.pop(record["id"], None)
+                elif isinstance(modified, str) and modified:
+                    versions[record["id"]] = modified
+        file.flush()
+        os.fsync(file.fileno())
+    return records, versions

@@ -229,27 +229,26 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             site.root_remembered = True
             if not self.known_as(site):
                 return False
-        recovered = []
+        recovered, failure = 0, None
         try:
             for key in site.output_keys():
-                recovered += recover_part_files(self.output_dir / key)
+                for path, records, versions in recover_part_files(self.output_dir / key):
+                    logger.warning("%s: recovered %d records a dead run left in %s", site.url, records, path)
+                    site.state.posts.update(versions)
+                    recovered += 1
         except OSError as error:  # a disk full, a file not ours: crawled now, the site would write them again
-            self.give_up(site, f"the files a dead run left under {self.output_dir} cannot be completed: {error}")
-            return False
-        for path, records, versions in recovered:
-            logger.warning("%s: recovered %d records a dead run left in %s", site.url, records, path)
-            for post_id, modified in versions.items():
-                if modified is None:  # its tombstone is written
-                    site.state.posts.pop(post_id, None)
-                else:
-                    site.state.posts[post_id] = modified
+            failure = f"the files a dead run left under {self.output_dir} cannot be completed: {error}"
         if recovered:
-            # The .part files are gone: what they held is recorded now, whatever becomes of this run.
+            # Their .part files are gone: what they held is recorded now, whatever becomes of this run.
             try:
                 self.store.save(site.state)
             except self.store.save_errors as error:
                 logger.warning("%s: the state cannot be saved in %s: %s; the posts recovered are recorded when the "
-                               "site ends", site.url, self.store.location, getattr(error, "strerror", None) or error)
+                               "site ends, else written again by its next run", site.url, self.store.location,
+                               getattr(error, "strerror", None) or error)
+        if failure is not None:
+            self.give_up(site, failure)
+            return False
         full = self.arguments.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
