@@ -248,3 +248,28 @@ def test_a_worker_whose_redis_is_no_url_or_down_says_so_in_one_line(tmp_path, un
     assert result.stderr.strip().splitlines()[-1] == f"scrapy crawl: {said.format(port=unused_port)}"
     assert "s3cret" not in result.stderr + result.log
     assert "Crawled" not in result.log
+
+
+def test_a_worker_that_lost_a_sites_lock_cannot_overwrite_its_state(redis_url):
+    """A worker stalled (a VM paused) past CLUSTER_WORKER_TIMEOUT is taken for dead: another worker puts its site
+    back in the queue (deleting its lock), and the site is claimed and crawled again. What the stalled worker
+    saves when it wakes up is refused, then and after the other worker is done with the site."""
+    from viewworld.cluster import PREFIX, LockLost, RedisStateStore
+    from viewworld.state import SiteState
+
+    server = redis.Redis.from_url(redis_url)
+    stalled, other = RedisStateStore(server, "host:1"), RedisStateStore(server, "host:2")
+    try:
+        stalled.lock("example.org")
+        stalled.save(SiteState("example.org", mark="2024-01-01T00:00:00Z"))
+        server.delete(f"{PREFIX}:lock:example.org")  # what recover_dead_workers does
+        other.lock("example.org")
+        other.save(SiteState("example.org", mark="2024-06-01T00:00:00Z"))
+        with pytest.raises(LockLost, match="worker host:2 holds it"):
+            stalled.save(SiteState("example.org", mark="2024-01-02T00:00:00Z"))
+        other.unlock("example.org")
+        with pytest.raises(LockLost, match="it expired"):
+            stalled.save(SiteState("example.org", mark="2024-01-02T00:00:00Z"))
+        assert other.load("example.org").mark == "2024-06-01T00:00:00Z"
+    finally:
+        server.close()

@@ -1150,7 +1150,7 @@ class RedisDown:
     def get(self, key: str) -> None:
         return None
 
-    def set(self, *args: Any, **kwargs: Any) -> None:
+    def eval(self, *args: Any, **kwargs: Any) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
 
         raise RedisConnectionError("Connection refused")

@@ -100,6 +100,23 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class LockLost(RuntimeError):
+    """This worker no longer holds the lock of a site it is crawling: it was taken for dead meanwhile."""
+
+
+# A site's state is saved only by the worker that holds its lock, in one step with the check: a worker taken for
+# dead while it stalled (a VM paused, a network partition) must not overwrite the state of a worker that has
+# claimed the site since, nor, once that one is done and the lock gone, the state it saved.
+_SAVE_WHILE_LOCKED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class RedisStateStore:
     """The same interface as :class:`viewworld.state.StateStore`, with the state in Redis."""
 
@@ -111,7 +128,7 @@ class RedisStateStore:
         self.server = server
         self.worker = worker
         self.locked: set[str] = set()
-        self.save_errors: tuple[type[Exception], ...] = (OSError, RedisError)
+        self.save_errors: tuple[type[Exception], ...] = (OSError, RedisError, LockLost)
 
     def load(self, site: str) -> SiteState:
         data = self.server.get(f"{PREFIX}:state:{site}")
@@ -123,7 +140,13 @@ class RedisStateStore:
             raise ValueError(f"state of {site} in Redis cannot be read: {error}") from None
 
     def save(self, state: SiteState) -> None:
-        self.server.set(f"{PREFIX}:state:{state.site}", json.dumps(state.to_json(), separators=(",", ":")))
+        lock, data = f"{PREFIX}:lock:{state.site}", json.dumps(state.to_json(), separators=(",", ":"))
+        if not self.server.eval(_SAVE_WHILE_LOCKED, 2, lock, f"{PREFIX}:state:{state.site}", self.worker, data,
+                                LOCK_TTL_MS):
+            holder = self.server.get(lock)
+            now = f"worker {holder.decode()} holds it" if holder else "it expired"
+            raise LockLost(f"this worker no longer holds the site's lock ({now}): it was taken for dead, and the site "
+                           "may have been crawled since")
 
     def lock(self, site: str) -> None:
         if site in self.locked:
