@@ -1136,7 +1136,7 @@ def test_after_an_output_failure_the_state_records_nothing_written(spider):
     (the .part file) and must not skip the rest as already written."""
     site = crawled_site(spider)
     site.written = {7: "2024-01-01T00:00:00Z"}
-    site.tombstones = site.tombstones_written = [8]
+    site.tombstones = [8]
     site.state = spider.store.load(site.state_key)
     site.state.posts = {8: "2023-01-01T00:00:00Z"}
     spider.crawler.stats.set_value("viewworld/output_failed", True)

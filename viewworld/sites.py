@@ -129,8 +129,6 @@ class Site:
     written: dict[int, str] = field(default_factory=dict)
     """Posts whose line is written: id -> ``modified_gmt``."""
     tombstones: list[int] = field(default_factory=list)
-    """Ids of the tombstones handed to the item pipelines."""
-    tombstones_written: list[int] = field(default_factory=list)
     """Ids of the tombstones whose line is written: only these leave the state (one a pipeline failed on is
     said again by the next sweep)."""
     batches_in_flight: int = 0
@@ -253,7 +251,7 @@ class Site:
         """Drops the ids, the state and the credentials the crawl of the site needed once it is over (a cluster
         worker that crawls thousands of sites keeps only what its summary says of each, and no secret)."""
         self.state, self.listed, self.credentials = None, None, None
-        self.post_ids, self.written, self.tombstones, self.tombstones_written = set(), {}, [], []
+        self.post_ids, self.written, self.tombstones = set(), {}, []
         self.totals, self.listings = set(), {}
 
     @property
@@ -274,7 +272,7 @@ class Site:
         state = self.state or SiteState(self.state_key)
         if written_kept:
             state.posts.update(self.written)
-            for post_id in self.tombstones_written:
+            for post_id in self.tombstones:
                 state.posts.pop(post_id, None)
         if self.api_root is not None:
             state.api_root = self.api_root.url
@@ -287,6 +285,6 @@ class Site:
             if self.sweep:
                 state.last_sweep = now
         state.last_run = {"run": run, "ended_at": now, "mode": self.mode, "complete": complete and written_kept,
-                          "written": len(self.written), "deleted": len(self.tombstones_written),
+                          "written": len(self.written), "deleted": len(self.tombstones),
                           "unchanged": self.unchanged, "output": output}
         return state

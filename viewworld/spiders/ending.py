@@ -96,7 +96,7 @@ class SiteEnding:
         if site is None or key is None:
             return
         if key[2]:
-            site.tombstones_written.append(key[1])
+            site.tombstones.append(key[1])
             return
         modified = item.modified_gmt if isinstance(item, Post) else ItemAdapter(item).get("modified_gmt")
         if isinstance(modified, str) and modified:
@@ -255,7 +255,7 @@ class SiteEnding:
             finished = False
         seen = len(site.post_ids)
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
-                    "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones_written),
+                    "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
                     site.total)
         if seen == 0 and site.mode == FULL and ended:
             logger.error("%s: the API listed no post at all", site.url)

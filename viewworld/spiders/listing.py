@@ -156,7 +156,6 @@ class IdListing:
         now = utc_now()
         gone = [self.handed_out(Tombstone(site.key, post_id, True, now), site) for post_id in ids
                 if post_id not in public]
-        site.tombstones.extend(tombstone.id for tombstone in gone)
         # Asked for before anything is yielded: the site is never seen done between the two.
         changed = site.missing_from_walk(among=public)
         refetch = [self.posts_request(site, 0, include=changed)] if changed else []
