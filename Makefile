@@ -1,16 +1,13 @@
-# The two commands of the README, and the benchmarks. Each does its own set-up.
+# The README's two commands (scripts/demo, scripts/test: a fresh Debian has no make), and the benchmarks.
 .PHONY: demo test bench venv clean
 
 # The main job, offline: crawl the bundled demo site on 127.0.0.1 and write JSON Lines.
 demo:
-	scripts/venv.sh
-	.venv/bin/python scripts/demo.py
+	scripts/demo
 
 # The whole test suite, the real-WordPress integration tests included.
 test:
-	scripts/venv.sh --test
-	scripts/install-system-packages.sh
-	.venv/bin/python -m pytest
+	scripts/test
 
 # The benchmark (bench/run.py; not part of make test: ~21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
 bench:

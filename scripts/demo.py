@@ -1,4 +1,4 @@
-"""``make demo``: the real ``wpposts`` spider, with the real settings, crawls the bundled demo site
+"""``scripts/demo``: the real ``wpposts`` spider, with the real settings, crawls the bundled demo site
 (recorded WordPress API responses, served on 127.0.0.1 by ``demo/wpserver.py``) and writes JSON Lines.
 
 The server is started and stopped here, by its PID; the crawl's exit code is this script's.

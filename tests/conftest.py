@@ -24,7 +24,7 @@ def seed_post() -> dict[str, Any]:
 def wordpress_sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A real WordPress per permalink mode, installed and seeded once per test run.
 
-    ``make test`` installs the Debian packages it needs; without them this fails, it does not skip.
+    ``scripts/test`` installs the Debian packages it needs; without them this fails, it does not skip.
     """
     from tests.wordpress.harness import running_sites, unavailable_reason
 
