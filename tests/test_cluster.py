@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -121,7 +122,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
         while victim is None and time.monotonic() < deadline:
             parts = [path for path in tmp_path.glob("*/*.jsonl.part") if path.stat().st_size]
             inflight = {worker.decode() for worker in client.hvals("viewworld:inflight")}
-            pids = {int(worker.rsplit(":", 1)[1]) for worker in inflight}
+            pids = {int(worker.split(":")[-2]) for worker in inflight}  # host:pid:random
             victim = next((name for name, worker in workers.items() if worker.pid in pids), None) if parts else None
             time.sleep(0.05)
         assert victim is not None, "no worker was caught mid-crawl"
@@ -145,20 +146,25 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
     assert seen == expected_ids(wordpress_sites)
 
 
-def enqueue_claim(redis_url: str, site_url: str) -> None:
-    """What a crawl given ``site=`` with ``REDIS_URL`` queues (``-a site``), without a worker of its own."""
-    spider = WpPostsSpider(site=site_url)
+def enqueue_claim(redis_url: str, site_url: str, **arguments: str) -> None:
+    """What a crawl given ``site=`` (and ``arguments``) with ``REDIS_URL`` queues, without a worker of its own."""
+    spider = WpPostsSpider(site=site_url, **arguments)
     client = redis.Redis.from_url(redis_url)
     try:
-        PriorityQueue(client, spider, "viewworld:%(spider)s:sites").push(spider.claim_request(site_url))
+        queue(client, spider).push(spider.claim_request(site_url, spider.arguments.site_options))
     finally:
         client.close()
+
+
+def queue(client: redis.Redis, spider: WpPostsSpider) -> PriorityQueue:
+    return PriorityQueue(client, spider, "viewworld:%(spider)s:sites")
 
 
 def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_claim(fresh_site, redis_url, tmp_path):
     """A worker that runs for long (it waits for more claims) ends each site when it is done with it, not when it
     exits: its file completed, its state saved, its lock and in-flight entry released. A second claim of the site
-    (the next hour's) is crawled, incrementally, into a file of its own."""
+    (the next hour's) is crawled, incrementally, into a file of its own; a third, queued with ``full=1``, is
+    crawled in full: a claim's arguments go with it."""
     key = Site(fresh_site.url).state_key
     worker = start_worker(tmp_path, redis_url, "worker", f"site={fresh_site.url}",
                           settings={"MAX_IDLE_TIME_BEFORE_CLOSE": "8"})
@@ -181,6 +187,10 @@ def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_cla
         changed = first_records[0]["id"]
         edit_posts(fresh_site, [changed])
         enqueue_claim(redis_url, fresh_site.url)
+        while len(completed_records(tmp_path)) < 2 and time.monotonic() < deadline:
+            assert worker.poll() is None, "the worker ended before the second claim's file was completed"
+            time.sleep(0.05)
+        enqueue_claim(redis_url, fresh_site.url, full="1")  # its arguments go with the claim
         assert wait_all([worker]) == [0]
         assert not client.exists(f"viewworld:lock:{key}")
     finally:
@@ -191,12 +201,14 @@ def test_a_worker_hands_each_site_back_as_it_finishes_it_and_crawls_its_next_cla
 
     files = completed_records(tmp_path)
     assert files.pop(first_path) == first_records, "the first claim's file stays as it was"
-    [second_records] = files.values()
+    second_records, third_records = sorted(files.values(), key=len)  # files of one second sort by their run id
     assert [record["id"] for record in second_records] == [changed]
+    assert sorted(record["id"] for record in third_records) == sorted(record["id"] for record in first_records), \
+        "full=1 went with the third claim: every post written again"
     log = (tmp_path / "worker.log").read_text(encoding="utf-8")
-    assert log.count(": full crawl") == 1
+    assert log.count(": full crawl") == 2
     assert log.count(": incremental crawl") == 1
-    assert log_stat(log, "robotstxt/request_count") == 2, "each claim reads the site's robots.txt afresh"
+    assert log_stat(log, "robotstxt/request_count") == 3, "each claim reads the site's robots.txt afresh"
 
 
 def test_a_claim_of_another_spelling_of_a_site_being_crawled_leaves_that_crawls_lock(wordpress_sites, redis_url,
@@ -232,6 +244,52 @@ def test_a_claim_of_another_spelling_of_a_site_being_crawled_leaves_that_crawls_
             worker.wait()
     assert sorted(record["id"] for record in records_of(list(tmp_path.glob("*/posts-*.jsonl")))) == sorted(
         post["id"] for post in site.truth()["posts"])
+
+
+def test_a_worker_stopped_with_sigterm_puts_its_unfinished_site_back_in_the_queue(wordpress_sites, redis_url,
+                                                                                  tmp_path):
+    """SIGTERM (systemd, Scrapyd's cancel) closes a worker before its site is done: its file holds what it wrote,
+    and the site goes back to the queue, with the arguments it was claimed with, for the next worker."""
+    site = wordpress_sites["plain"]
+    slow = {"DOWNLOAD_DELAY": "0.3", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}  # 77 pages of 3 posts: 20 s and more
+    first = start_worker(tmp_path, redis_url, "first", f"site={site.url}", "per_page=3", settings=slow)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while not client.hexists("viewworld:inflight", site.url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(4)  # a few pages in
+        assert client.hexists("viewworld:inflight", site.url), "the worker was not caught mid-crawl"
+        os.kill(first.pid, signal.SIGTERM)
+        assert wait_all([first], timeout=60) == [1]
+        assert client.hgetall("viewworld:inflight") == {}
+        [claim] = [queue(client, WpPostsSpider()).pop()]
+        assert (claim.meta["site"], claim.meta["options"]["per_page"]) == (site.url, 3)
+        queue(client, WpPostsSpider()).push(claim)
+        second = start_worker(tmp_path, redis_url, "second", settings={"LOG_LEVEL": "DEBUG"})
+        assert wait_all([second]) == [0]
+    finally:
+        client.close()
+        for worker in (first, *(() if "second" not in locals() else (second,))):
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait()
+    first_log = (tmp_path / "first.log").read_text(encoding="utf-8")
+    assert f"{site.url}: not finished when the crawl closed (shutdown): the site goes back to the queue" in first_log
+    ids = [record["id"] for records in completed_records(tmp_path).values() for record in records]
+    assert sorted(ids) == sorted(post["id"] for post in site.truth()["posts"]), "nothing lost, nothing twice"
+    second_log = (tmp_path / "second.log").read_text(encoding="utf-8")
+    assert set(re.findall(r"/wp/v2/posts&per_page=(\d+)&page=", second_log)) == {"3"}
+
+
+def test_one_off_arguments_are_refused_with_redis_url(tmp_path, unused_port):
+    """A claim carries no dates or count: a one-off crawl runs on one machine."""
+    result = crawl(tmp_path, f"site=http://127.0.0.1:{unused_port}", "since=2024-01-01",
+                   settings={"REDIS_URL": f"redis://127.0.0.1:{unused_port}/0"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "scrapy crawl: argument since cannot be used with REDIS_URL: a cluster's claims carry no dates or count; "
+        "crawl one-off on one machine (without REDIS_URL)")
 
 
 @pytest.mark.parametrize(("url", "code", "said"), [

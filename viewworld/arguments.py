@@ -148,6 +148,33 @@ _BY_NAME = {argument.name: argument for argument in ARGUMENTS}
 
 
 @dataclass(frozen=True)
+class SiteOptions:
+    """What the arguments ask of each site's crawl; a cluster's claim of a site carries them to the worker
+    that pops it (:meth:`to_json`)."""
+
+    full: bool = False
+    sweep: bool = False
+    per_page: int = 100
+
+    def to_json(self) -> dict[str, object]:
+        return {"full": self.full, "sweep": self.sweep, "per_page": self.per_page}
+
+    @classmethod
+    def from_json(cls, data: object) -> SiteOptions:
+        """A claim's options; what a claim lacks (one queued by an older worker, or on recovery) is the default.
+
+        >>> SiteOptions.from_json({"full": True, "per_page": 50, "other": 1})
+        SiteOptions(full=True, sweep=False, per_page=50)
+        """
+        if not isinstance(data, dict):
+            return cls()
+        full, sweep, per_page = data.get("full"), data.get("sweep"), data.get("per_page")
+        return cls(full is True, sweep is True,
+                   per_page if isinstance(per_page, int) and not isinstance(per_page, bool) and 1 <= per_page <= 100
+                   else 100)
+
+
+@dataclass(frozen=True)
 class CrawlArguments:
     sites: tuple[str, ...] = (DEFAULT_SITE,)
     per_page: int = 100
@@ -158,6 +185,10 @@ class CrawlArguments:
     sweep: bool = False
     sites_given: bool = False
     """Whether ``site`` or ``sites_file`` was given (a cluster worker without them only helps)."""
+
+    @property
+    def site_options(self) -> SiteOptions:
+        return SiteOptions(self.full, self.sweep, self.per_page)
 
     @property
     def one_off(self) -> bool:

@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,8 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured, ScrapyDeprecationWarning
 from scrapy.utils.asyncio import create_looping_call
 
-from viewworld.credentials import credentials_for_sites
+from viewworld.arguments import SiteOptions
+from viewworld.credentials import CredentialsError, credentials_for_sites
 from viewworld.sites import LOCKED, Site
 from viewworld.state import SiteLocked, SiteState
 
@@ -53,6 +55,9 @@ logger = logging.getLogger(__name__)
 PREFIX = "viewworld"
 LOCK_TTL_MS = 120_000
 HEARTBEAT_SECONDS = 1.0
+# Seconds a call to Redis may take: one that hangs (a network partition) would stop the reactor, and with it the
+# heartbeat, until the kernel gives up on the connection (~15 minutes).
+REDIS_TIMEOUT = 5.0
 
 
 def configure(settings: BaseSettings) -> None:
@@ -72,9 +77,12 @@ def configure(settings: BaseSettings) -> None:
 
 
 def redis_client(settings: BaseSettings, **options: Any) -> Any:
-    """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it (``options``: the client's own)."""
+    """The Redis that ``REDIS_URL`` names, as scrapy-redis connects to it (``options``: the client's own; calls
+    time out after ``REDIS_TIMEOUT`` seconds unless they say otherwise)."""
     from scrapy_redis.connection import get_redis  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
+    options.setdefault("socket_timeout", REDIS_TIMEOUT)
+    options.setdefault("socket_connect_timeout", REDIS_TIMEOUT)
     return get_redis(url=settings["REDIS_URL"], **options)
 
 
@@ -97,7 +105,14 @@ def redis_problem(settings: BaseSettings, timeout: float = 10.0) -> tuple[bool, 
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Unique to this process: a container restarted as PID 1 on the same hostname is not the worker it replaces."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def redis_time(server: Any) -> float:
+    """Redis' clock: workers on several machines compare heartbeats by one clock, not each its own."""
+    seconds, microseconds = server.time()
+    return seconds + microseconds / 1e6
 
 
 class LockLost(RuntimeError):
@@ -113,6 +128,28 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+# A lock is released only by the worker that holds it, in one step with the check.
+_UNLOCK_IF_HELD = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# A dead worker's site goes back to the queue in one step: its in-flight entry (if still the dead worker's: one
+# live worker only puts it back), its lock (if still the dead worker's), the claim queued again.
+_RECOVER = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
+    return 0
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+    redis.call('DEL', KEYS[2])
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return 1
 """
 
@@ -162,9 +199,7 @@ class RedisStateStore:
 
     def unlock(self, site: str) -> None:
         if site in self.locked:
-            key = f"{PREFIX}:lock:{site}"
-            if self.server.get(key) == self.worker.encode():
-                self.server.delete(key)
+            self.server.eval(_UNLOCK_IF_HELD, 1, f"{PREFIX}:lock:{site}", self.worker)
             self.locked.discard(site)
 
     def unlock_all(self) -> None:
@@ -211,14 +246,13 @@ class ClusterCoordinator:
         self.task.start(HEARTBEAT_SECONDS, now=False)
 
     def heartbeat(self) -> None:
-        """Every second. A Redis that does not answer for a while is said, and the heartbeat goes on (stopped,
-        this worker would be taken for dead and its sites crawled twice)."""
+        """Every second: says this worker is alive (first: whatever claiming does, a live worker is never taken
+        for dead), renews its locks, and claims queued sites it has room for (an idle engine asks its scheduler
+        only every few seconds), but not once the crawl is closing. A Redis that does not answer for a while is
+        said, and the heartbeat goes on (stopped, this worker would be taken for dead and its sites crawled twice)."""
         try:
-            # An idle engine asks its scheduler only every few seconds: claim queued sites now.
-            for request in self.spider.cluster_scheduler.claim_sites():
-                self.crawler.engine.crawl(request)
             busy = self.busy()
-            self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": busy}))
+            self.beat(busy)
             self.spider.store.refresh()
         except self.redis_errors as error:
             logger.warning("Redis did not answer the heartbeat (%s); trying again in a second", error)
@@ -228,6 +262,15 @@ class ClusterCoordinator:
             return
         if busy:
             self.idle_since = None
+        try:
+            for request in self.spider.cluster_scheduler.claim_sites():
+                self.crawler.engine.crawl(request)
+        except self.redis_errors as error:
+            logger.warning("Redis did not answer while sites were claimed (%s); trying again in a second", error)
+
+    def beat(self, busy: bool) -> None:
+        self.server.hset(f"{PREFIX}:workers", self.worker,
+                         json.dumps({"at": redis_time(self.server), "busy": busy}))
 
     def busy(self) -> bool:
         return bool(self.crawler.engine.downloader.active or self.spider.active_sites())
@@ -236,7 +279,7 @@ class ClusterCoordinator:
         """Records that this worker crawls ``site`` until it is done with it (a dead worker's entries are
         put back in the queue), and says at once that it is busy."""
         self.server.hset(f"{PREFIX}:inflight", site, self.worker)
-        self.server.hset(f"{PREFIX}:workers", self.worker, json.dumps({"at": time.time(), "busy": True}))
+        self.beat(True)
 
     def released(self, site: str) -> None:
         """This worker is done with ``site``: it is no longer its to recover should the worker die. Called while
@@ -245,19 +288,23 @@ class ClusterCoordinator:
             self.server.hdel(f"{PREFIX}:inflight", site)
 
     def recover_dead_workers(self) -> int:
-        """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many."""
-        now, recovered = time.time(), 0
+        """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many. (A worker says
+        it is alive before it claims its first site: one with a site in flight and no heartbeat is dead.)"""
+        inflight = self.server.hgetall(f"{PREFIX}:inflight")  # before the heartbeats: none newer than they are
+        now = redis_time(self.server)
         workers = {name.decode(): json.loads(value) for name, value in self.server.hgetall(f"{PREFIX}:workers").items()}
         dead = {name for name, beat in workers.items() if now - beat["at"] > self.worker_timeout}
-        for site, worker in self.server.hgetall(f"{PREFIX}:inflight").items():
-            worker_name = worker.decode()
+        recovered = 0
+        for site, worker in inflight.items():
+            worker_name, origin = worker.decode(), site.decode()
             if worker_name in dead or worker_name not in workers:
-                # HDEL answers 1 to one worker only: that one puts the site back.
-                if self.server.hdel(f"{PREFIX}:inflight", site):
-                    logger.warning("worker %s stopped while crawling %s: the site goes back to the queue",
-                                   worker_name, site.decode())
-                    self.server.delete(f"{PREFIX}:lock:{self.spider.state_key_of(site.decode())}")
-                    self.spider.enqueue_claim(site.decode())
+                queue = self.spider.cluster_scheduler.queue
+                claim = self.spider.claim_request(origin)
+                if self.server.eval(_RECOVER, 3, f"{PREFIX}:inflight", f"{PREFIX}:lock:{self.spider.state_key_of(origin)}",
+                                    queue.key, origin, worker_name, -claim.priority, queue._encode_request(claim)):
+                    logger.warning("worker %s stopped while crawling %s: the site goes back to the queue "
+                                   "(crawled as its next run would be: the arguments it was claimed with stay "
+                                   "with the worker)", worker_name, origin)
                     recovered += 1
         for name in dead:
             self.server.hdel(f"{PREFIX}:workers", name)
@@ -274,7 +321,12 @@ class ClusterCoordinator:
         return not any(beat["busy"] for beat in beats)
 
     def spider_idle(self) -> None:
-        if not self.cluster_idle():
+        try:
+            idle = self.cluster_idle()
+        except self.redis_errors as error:  # a Redis restarting: the worker waits for it, it does not close
+            logger.warning("Redis did not answer (%s); the worker waits", error)
+            raise DontCloseSpider from None
+        if not idle:
             self.idle_since = None
             raise DontCloseSpider
         now = time.monotonic()
@@ -284,11 +336,22 @@ class ClusterCoordinator:
             raise DontCloseSpider
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        """The sites this worker had not finished (SIGTERM, Scrapyd's cancel: the crawl closed before them) go
+        back to the queue for another worker, or this one restarted; then they are no longer this worker's."""
         if self.task is not None and self.task.running:
             self.task.stop()
-        for site in self.spider.claimed_sites():
-            self.released(site)
-        self.server.hdel(f"{PREFIX}:workers", self.worker)
+        try:
+            for origin in self.spider.claimed_sites():
+                if self.spider.unfinished(origin):
+                    logger.warning("%s: not finished when the crawl closed (%s): the site goes back to the queue",
+                                   origin, reason)
+                    claim = self.spider.claim_request(origin, self.spider.sites[origin].options)
+                    self.spider.cluster_scheduler.enqueue_request(claim)
+                self.released(origin)
+            self.server.hdel(f"{PREFIX}:workers", self.worker)
+        except self.redis_errors as error:
+            logger.error("Redis did not answer as the worker closed (%s): its unfinished sites go back to the queue "
+                         "once it is taken for dead", error)
 
 
 class ClusterClaims:
@@ -306,13 +369,12 @@ class ClusterClaims:
     unendable: set[str]
     parse_home: Any
 
-    def claim_request(self, origin: str) -> Request:
-        return Request(origin + "/", meta={"claim": True, "site": origin}, dont_filter=True, callback=self.parse_home)
+    def claim_request(self, origin: str, options: SiteOptions | None = None) -> Request:
+        """A claim of ``origin`` for the shared queue, with what the crawl of it asks (none: the defaults)."""
+        meta = {"claim": True, "site": origin, "options": (options or SiteOptions()).to_json()}
+        return Request(origin + "/", meta=meta, dont_filter=True, callback=self.parse_home)
 
-    def enqueue_claim(self, origin: str) -> None:
-        self.crawler.engine.crawl(self.claim_request(origin))
-
-    def claim(self, origin: str) -> list[Request]:
+    def claim(self, origin: str, options: object = None) -> list[Request]:
         """This worker takes a site from the shared queue; nothing when another worker holds it, or when this one
         is crawling it (the claim was queued while that crawl was on: it is that crawl's)."""
         current = self.sites.get(origin)
@@ -320,8 +382,14 @@ class ClusterClaims:
             if not self.site_done(current) or origin in self.unendable:
                 return []
             self.hand_back(current)  # done, and not handed back yet: this claim is the next crawl
-        credentials = credentials_for_sites((origin,), single_site_variables=False)
-        site = self.sites[origin] = Site(origin, credentials=credentials.get(origin))
+        site = Site(origin, options=SiteOptions.from_json(options))
+        try:
+            site.credentials = credentials_for_sites((origin,), single_site_variables=False).get(origin)
+        except CredentialsError as error:  # the file changed since the worker started: said, and this claim given up
+            self.sites[origin] = site
+            self.give_up(site, str(error))
+            return []
+        self.sites[origin] = site
         try:
             if not self.prepare(site):
                 return []
@@ -331,6 +399,11 @@ class ClusterClaims:
             logger.exception("%s: cannot be claimed", site.url)
             self.give_up(site, f"cannot be claimed: {error!r}")
             return []
+
+    def unfinished(self, origin: str) -> bool:
+        """Whether this worker's crawl of ``origin`` closed before its end (not given up, not done)."""
+        site = self.sites.get(origin)
+        return site is not None and site.failure is None and not self.site_done(site)
 
     def claimed_sites(self) -> list[str]:
         return [origin for origin, site in self.sites.items() if site.failure != LOCKED]

@@ -7,6 +7,7 @@ import heapq
 import itertools
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 if TYPE_CHECKING:
@@ -38,8 +39,11 @@ class ClusterScheduler(RedisScheduler):
 
     def next_request(self) -> Request | None:
         if not self.local:
-            for request in self.claim_sites():
-                self.enqueue_request(request)
+            try:
+                for request in self.claim_sites():
+                    self.enqueue_request(request)
+            except RedisError:  # the heartbeat says so, and claims again within a second
+                pass
         return heapq.heappop(self.local)[2] if self.local else None
 
     def claim_sites(self) -> list[Request]:
@@ -49,14 +53,23 @@ class ClusterScheduler(RedisScheduler):
             claim = super().next_request()
             if claim is None:
                 break
-            requests = self.spider.claim(claim.meta["site"])
+            try:
+                requests = self.spider.claim(claim.meta["site"], claim.meta.get("options"))
+            except RedisError:  # ending the site crawled before failed: the claim goes back, to be tried again
+                super().enqueue_request(claim)
+                raise
         return requests
 
     def can_claim(self) -> bool:
-        return self.spider.active_sites() < self.sites_per_worker
+        return self.spider.active_sites() < self.sites_per_worker and not self.spider.stopping()
 
     def has_pending_requests(self) -> bool:
-        return bool(self.local) or (self.can_claim() and len(self.queue) > 0)
+        if self.local:
+            return True
+        try:
+            return self.can_claim() and len(self.queue) > 0
+        except RedisError:  # said by the heartbeat; the engine must not fail on it
+            return False
 
     def __len__(self) -> int:
         return len(self.local)

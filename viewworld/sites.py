@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from viewworld.state import SiteState
 
 if TYPE_CHECKING:
+    from viewworld.arguments import SiteOptions
     from viewworld.credentials import Credentials
     from viewworld.wordpress import ApiRoot
 
@@ -91,6 +92,8 @@ class Site:
     origin: str = ""
     """The URL as given; it names the site for the whole crawl (requests, state, lock), whatever its redirects."""
     credentials: Credentials | None = None
+    options: SiteOptions | None = None
+    """What a cluster's claim of the site asked (``full``, ``sweep``, ``per_page``); None: the arguments'."""
     api_root: ApiRoot | None = None
     state: SiteState | None = None
     mode: str = FULL

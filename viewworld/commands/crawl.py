@@ -82,6 +82,11 @@ class Command(ScrapyCrawlCommand):
                 return
         settings = self.crawler_process.settings
         if settings.get("REDIS_URL"):
+            # A claim carries full, sweep and per_page to whichever worker pops it; a one-off crawl's dates and
+            # count would hold for this worker's claims only, and it would crawl them without a lock.
+            if one_off := [name for name in ("since", "until", "max_posts") if name in opts.spargs]:
+                refuse(f"argument {one_off[0]} cannot be used with REDIS_URL: a cluster's claims carry no dates or "
+                       "count; crawl one-off on one machine (without REDIS_URL)", BAD_ARGUMENTS)
             # A cluster's locks and state are in Redis, taken site by site as workers claim them, a few at a time.
             locks, sites = [], 0
             from viewworld.cluster import redis_problem  # noqa: PLC0415 (only a cluster loads Redis)
@@ -178,7 +183,7 @@ _AT_LEAST_ONE = frozenset({"CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAI
 # Settings with a whole-number default that Scrapy and viewworld read as numbers (seconds).
 _READ_AS_NUMBERS = frozenset({"DNS_TIMEOUT", "DOWNLOAD_TIMEOUT", "DOWNLOAD_DELAY", "CLOSESPIDER_TIMEOUT",
                               "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "RETRY_AFTER_MAX",
-                              "CLUSTER_WORKER_TIMEOUT"})
+                              "CLUSTER_WORKER_TIMEOUT", "MAX_IDLE_TIME_BEFORE_CLOSE"})
 
 
 def malformed_setting(settings: BaseSettings) -> str | None:

@@ -155,7 +155,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             given = [site.origin for site in self.waiting_sites] if self.arguments.sites_given else []
             self.waiting_sites.clear()
             for origin in given:
-                yield self.claim_request(origin)
+                yield self.claim_request(origin, self.arguments.site_options)
             return
         for request in self.start_waiting_sites():
             yield request
@@ -206,7 +206,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         site.started = time.monotonic()
         if not self.known_as(site):
             return False
-        site.per_page = self.arguments.per_page
+        options = site.options or self.arguments.site_options
+        site.per_page = options.per_page
         if self.arguments.one_off:
             site.mode = ONE_OFF
             return True
@@ -249,11 +250,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         if failure is not None:
             self.give_up(site, failure)
             return False
-        full = self.arguments.full or site.state.mark is None
+        full = options.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
-        site.rewrite = self.arguments.full
-        site.sweep = full or self.arguments.sweep or site.state.sweep_due(self.sweep_interval, now)
+        site.rewrite = options.full
+        site.sweep = full or options.sweep or site.state.sweep_due(self.sweep_interval, now)
         # Authors and terms change rarely: an incremental run reuses them, a full crawl or a day refreshes them.
         if not full and site.state.resources_fresh(self.sweep_interval, now):
             self.assembler.preload(site, site.state.resources)
