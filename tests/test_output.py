@@ -77,3 +77,35 @@ def test_a_recovery_the_disk_cuts_short_leaves_the_part_file_and_no_half_copy(tm
     with pytest.raises(OSError):
         list(recover_part_files(tmp_path))
     assert sorted(path.name for path in tmp_path.iterdir()) == ["posts-dead.jsonl.part"]
+
+
+def test_a_file_a_write_failed_on_stays_a_part_file_for_the_next_run_to_recover(tmp_path):
+    """A full disk (here the file-size limit) cuts a big record short: the file is not completed with a torn last
+    line, it stays a ``.part``, and recovery keeps its whole lines."""
+    import subprocess
+    import sys
+
+    script = """
+import resource, signal, sys
+from pathlib import Path
+from viewworld.output import JsonLinesFile
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (90_000, 90_000))
+output = JsonLinesFile(Path(sys.argv[1]))
+output.write({"site": "x", "id": 1, "modified_gmt": "2024-01-01T00:00:00Z", "content": "a" * 70_000})
+for step in (lambda: output.write({"site": "x", "id": 2, "content": "b" * 70_000}), output.close):
+    try:
+        step()
+    except OSError as error:
+        print(error.errno)
+"""
+    path = tmp_path / "posts-x.jsonl"
+    result = subprocess.run([sys.executable, "-c", script, str(path)], cwd=Path(__file__).parent.parent,
+                            capture_output=True, text=True, check=True)
+    assert len(result.stdout.split()) == 2, "the second write (part of it went to disk) and the close failed"
+    assert not path.exists()
+    part = path.with_name(path.name + ".part")
+    assert part.stat().st_size == 90_000, "the torn line is in the .part file"
+    [recovered] = recover_part_files(tmp_path)
+    assert (recovered.records, recovered.versions) == (1, {1: "2024-01-01T00:00:00Z"})
+    assert ids_in(path) == [1]

@@ -9,6 +9,7 @@ a ``.part`` that is locked belongs to a live run, a one-off run of the site say,
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -70,9 +71,15 @@ class JsonLinesFile:
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
         new_path.replace(self.part_path)
         self.count = 0
+        self.broken = False
+        """A write failed (a full disk): part of a line may be in the file, which stays a ``.part``."""
 
     def write(self, record: dict[str, Any]) -> None:
-        self._file.write(json_line(record))
+        try:
+            self._file.write(json_line(record))
+        except OSError:
+            self.broken = True
+            raise
         self.count += 1
         # A dead run's lines are recovered from the .part file, but nothing counts as written before the
         # run ends: flushing every few lines, not every line, loses nothing and saves a syscall a post.
@@ -80,7 +87,14 @@ class JsonLinesFile:
             self._file.flush()
 
     def close(self) -> Path:
-        """Renamed while still locked: a recovery never takes a finished file for a dead run's."""
+        """Renamed while still locked: a recovery never takes a finished file for a dead run's. A file a write
+        failed on is not: it stays a ``.part``, its whole lines recovered by the next run (OSError raised)."""
+        if self.broken:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # what the buffer held is lost, as the write that failed said
+            raise OSError(errno.EIO, f"a write failed: left as {self.part_path.name}, for the next run to recover")
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
