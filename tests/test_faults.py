@@ -185,6 +185,30 @@ def test_a_page_that_fails_for_good_exits_1_says_why_and_the_next_run_recovers(f
     assert_recovered_by_the_next_run(tmp_path, proxy, result, truth)
 
 
+def test_posts_whose_media_failed_for_now_are_written_again_whole_by_the_next_run(proxy, truth, tmp_path):
+    """A media batch that fails past its retries (a 503) leaves its posts written without their featured image,
+    the error said in each record; they are not recorded as written and the mark holds, so that the next run,
+    the fault gone, writes exactly those posts again, whole."""
+    proxy.inject(r"wp/v2/media\?", faults.answer(503, b"<h1>Service Unavailable</h1>", faults.HTML_TYPE))
+    first = run(tmp_path, proxy)
+    assert first.exit_code == 1, first.log[-3000:]
+    assert_nothing_lost(first, truth)
+    lacking = {item["id"] for item in first.items() if any(error["field"] == "featured_media"
+                                                          for error in item["errors"])}
+    with_media = {post["id"] for post in truth["posts"] if post.get("featured_media")}
+    assert lacking >= with_media and with_media, (len(lacking), len(with_media))  # and links to media gone
+    assert said(first, f"{proxy.url}: {len(with_media)} posts were written without a linked resource")
+    assert first.last_run(proxy.url)["complete"] is False
+    proxy.clear()
+    second = run(tmp_path, proxy)
+    assert second.exit_code == 0, second.log[-3000:]
+    assert set(ids(second)) == with_media, "those posts, and only those, are written again"
+    assert all(bool(item["featured_media"]) == (item["id"] in with_media) for item in second.items())
+    assert second.last_run(proxy.url)["complete"] is True
+    third = run(tmp_path, proxy)
+    assert (third.exit_code, ids(third)) == (0, [])
+
+
 # Bodies WordPress plugins decorate: read as they are, nothing lost, exit 0 --------------------------------
 
 DECORATIONS = {

@@ -71,6 +71,8 @@ class _Collection:
     """The site whose requests ask for it: the first that linked to it, while it is being crawled."""
     resolved: dict[int, dict[str, Any]] = field(default_factory=dict)
     failed: dict[int, str] = field(default_factory=dict)
+    passing: set[int] = field(default_factory=set)
+    """Ids among ``failed`` whose request failed for a reason that may pass (a 5xx, a timeout)."""
     queued: dict[int, None] = field(default_factory=dict)
     """Ids to ask for, in the order first seen (a dict: an ordered set)."""
     requested: set[int] = field(default_factory=set)
@@ -144,19 +146,26 @@ class PostAssembler:
         if collection.field == "featured_media":
             _forget_oldest(collection.resolved, collection.pinned, MEDIA_KEPT)
             _forget_oldest(collection.failed, collection.pinned, MEDIA_KEPT)
+            collection.passing.intersection_update(collection.failed)
 
-    def fail(self, batch: Batch, reason: str, *, whole_collection: bool = False) -> None:
-        """A batch failed for good; ``whole_collection`` when no batch of that collection can succeed."""
+    def fail(self, batch: Batch, reason: str, *, whole_collection: bool = False, passing: bool = False) -> None:
+        """A batch failed for good; ``whole_collection`` when no batch of that collection can succeed; ``passing``
+        when the next run's may (a 5xx, a timeout): the posts that lack what it held go in their site's
+        ``retry_posts``."""
         if batch.post_id is not None:
             pending = self._revisions_waiting.pop((batch.site, batch.post_id), None)
             if pending is not None:
                 pending.post.add_error("revisions", batch.url, reason)
+                if passing:
+                    pending.site.retry_posts.add(pending.post.id)
                 self._release(pending)
             return
         assert batch.collection is not None  # a batch of ids, not of revisions
         collection = self._collections[batch.collection]
         if whole_collection:
             collection.closed = reason
+        if passing:
+            collection.passing.update(batch.ids)
         for resource_id in batch.ids:
             collection.requested.discard(resource_id)
             collection.failed[resource_id] = reason
@@ -265,6 +274,7 @@ class PostAssembler:
             collection.site, collection.closed = site, None
             collection.failed = {resource_id: reason for resource_id, reason in collection.failed.items()
                                  if resource_id in collection.pinned}
+            collection.passing.intersection_update(collection.failed)
         return collection
 
     def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...]) -> str:
@@ -326,6 +336,8 @@ class PostAssembler:
             else:
                 reason = collection.closed or collection.failed.get(resource_id, "not fetched")
                 post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}")
+                if resource_id in collection.passing:
+                    pending.site.retry_posts.add(post.id)
         return values
 
 

@@ -138,6 +138,10 @@ class Site:
     """``include=`` batches asked for as this site's (some may be for another site's posts: see assembly)."""
     items_failed: int = 0
     """Posts and tombstones a pipeline failed on: not written, so the mark holds."""
+    retry_posts: set[int] = field(default_factory=set)
+    """Posts that lack a linked resource (media, terms, author, revisions) whose request failed for a reason that
+    may pass (a 5xx, a timeout, a 200 that is no JSON): written with the error, but not recorded, and the mark
+    holds, so that the next run writes them again, whole."""
     items_pending: int = 0
     """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None
@@ -254,7 +258,7 @@ class Site:
         """Drops the ids, the state and the credentials the crawl of the site needed once it is over (a cluster
         worker that crawls thousands of sites keeps only what its summary says of each, and no secret)."""
         self.state, self.listed, self.credentials = None, None, None
-        self.post_ids, self.written, self.tombstones = set(), {}, []
+        self.post_ids, self.written, self.tombstones, self.retry_posts = set(), {}, [], set()
         self.totals, self.listings = set(), {}
 
     @property
@@ -263,6 +267,7 @@ class Site:
         reached its end (not cut short by an error in a callback), and nothing asked for is unanswered (a request
         a middleware dropped without a word)."""
         return (self.failure is None and not self.pages_lost and not self.listing_lost and not self.items_failed
+                and not self.retry_posts
                 and self.listed is not None and self.pages_in_flight == 0 and self.listing_in_flight == 0)
 
     def next_state(self, finished: bool, now: str, written_kept: bool = True, run: str | None = None,
@@ -275,7 +280,7 @@ class Site:
         state = self.state or SiteState(self.state_key)
         if written_kept:
             state.posts.update(self.written)
-            for post_id in self.tombstones:
+            for post_id in (*self.tombstones, *self.retry_posts):  # a retry is known at no version: written again
                 state.posts.pop(post_id, None)
         if self.api_root is not None:
             state.api_root = self.api_root.url

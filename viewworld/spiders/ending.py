@@ -257,6 +257,10 @@ class SiteEnding:
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
                     "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
                     site.total)
+        if site.retry_posts and site.mode != ONE_OFF:
+            logger.warning("%s: %d posts were written without a linked resource whose request failed (each record's "
+                           "errors say which); the next run writes them again, and the mark holds", site.url,
+                           len(site.retry_posts))
         if seen == 0 and site.mode == FULL and ended:
             logger.error("%s: the API listed no post at all", site.url)
             stats.inc_value("viewworld/sites_empty")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from viewworld import cluster
 from viewworld.cluster import ClusterClaims
@@ -77,6 +78,8 @@ WORDPRESS_ERROR_STATUSES = [400, 401, 403, 404, 410]
 CLOSED_DOOR_CODES = {"rest_user_cannot_view", "rest_cannot_read", "rest_forbidden", "rest_login_required",
                      "rest_cannot_view", "rest_not_logged_in"}
 PAGE_PAST_THE_END = "rest_post_invalid_page_number"
+# A linked resource's request that failed with these (0: no answer; 200: no JSON list) may succeed next run.
+PASSING_STATUSES = {0, 200, 408, 425, 429}
 ALL_ERROR_STATUSES = list(range(400, 600))
 # Errors on the first posts page that mean the site will not be crawled at all (exit 3).
 BLOCKED_CODES = {"rest_login_required", "rest_disabled", "rest_forbidden", "rest_cannot_access",
@@ -495,7 +498,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     def batch_failed(self, failure: Failure) -> Iterator[Any]:
         batch = failure.request.cb_kwargs["batch"]
         self.sites[failure.request.cb_kwargs["site_id"]].batches_in_flight -= 1
-        self.linked_failed(batch, WordPressError(0, "request_failed", describe_failure(failure)))
+        if isinstance(failure.value, HttpError):  # an error answer: WordPress's words, and its status
+            error = answer_error(failure.value.response)
+        else:
+            error = WordPressError(0, "request_failed", describe_failure(failure))
+        self.linked_failed(batch, error)
         yield from self.assembled()
 
     def linked_failed(self, batch: Batch, error: WordPressError) -> None:
@@ -510,7 +517,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             logger.error("%s: linked resources unavailable: %s: %s", batch.site, batch.url, error)
             self.crawler.stats.inc_value("viewworld/linked_failed")
             self.crawler.stats.inc_value(f"sites/{self.sites[batch.site].key}/errors")
-        self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None)
+        passing = not closed and (error.status in PASSING_STATUSES or error.status >= 500)
+        self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None, passing=passing)
 
     def flush_batches_when_idle(self) -> None:
         """Partial batches wait to fill up; once nothing else is left to do, they go as they are. With nothing at
