@@ -388,6 +388,16 @@ def delay(seconds: float) -> Any:
     return fault
 
 
+def cap_per_page(cap: int) -> Any:
+    """A plugin's silent cap (``rest_post_query``): the upstream serves at most ``cap`` a page whatever was asked,
+    and counts its pages (``X-WP-TotalPages``) at that size."""
+    async def fault(request: Request, forward: Any) -> Answer:
+        target = re.sub(r"([?&]per_page=)(\d+)", lambda asked: f"{asked[1]}{min(int(asked[2]), cap)}", request.target)
+        return await forward(replace(request, target=target))
+    fault.__qualname__ = f"per_page capped at {cap}"
+    return fault
+
+
 def trickle(size: int, interval: float) -> Any:
     """Slow-loris: the real answer, ``size`` bytes every ``interval`` seconds."""
     async def fault(request: Request, forward: Any) -> Answer:

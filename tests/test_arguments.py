@@ -73,3 +73,18 @@ def test_one_site_given_twice_is_refused_and_a_multisites_subsites_are_two_sites
         CrawlArguments.parse({"site": "http://example.org/en,https://example.org/en/"})
     assert CrawlArguments.parse({"site": "example.org/en,example.org/fr"}).sites == (
         "https://example.org/en", "https://example.org/fr")
+
+
+def test_a_site_url_with_a_password_is_refused_without_showing_it(tmp_path):
+    """``https://user:pass@host`` would put the password in every log line: refused, and the error hides it."""
+    with pytest.raises(ArgumentError) as raised:
+        CrawlArguments.parse({"site": "https://editor:s3cret@example.org"})
+    assert str(raised.value) == (
+        "argument site='https://***@example.org' is not valid: expected a site URL, or several separated by commas "
+        "(a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or WP_USERNAME and "
+        "WP_APP_PASSWORD)")
+    sites_file = tmp_path / "sites.txt"
+    sites_file.write_text("https://a.example\nhttps://editor:s3cret@b.example\n", encoding="utf-8")
+    with pytest.raises(ArgumentError, match=r"sites\.txt line 2: 'https://\*\*\*@b\.example' is not a site URL") as raised:
+        CrawlArguments.parse({"sites_file": str(sites_file)})
+    assert "s3cret" not in str(raised.value)

@@ -309,6 +309,44 @@ def test_a_lower_per_page_cap_is_stepped_down_to(proxy, truth, tmp_path):
         f"{proxy.url}: the site refuses per_page={asked}; asking {asked // 2} a page" for asked in (100, 50, 25)]
 
 
+def test_a_per_page_cap_on_every_collection_steps_the_batches_down_too(proxy, truth, tmp_path):
+    """A site that refuses per_page above 25 everywhere: posts pages and the media, terms and users batches all
+    step down, and every record is whole."""
+    proxy.inject(r"wp/v2/\w+\?.*per_page=(100|50)\b",
+                 faults.wordpress_error(400, "rest_invalid_param", "Invalid parameter(s): per_page"))
+    result = run(tmp_path, proxy)
+    assert result.exit_code == 0, result.log[-3000:]
+    assert_nothing_lost(result, truth)
+    media = {post["id"]: post.get("featured_media") for post in truth["posts"]}
+    assert all(bool(item["featured_media"]) == bool(media[item["id"]]) for item in result.items())
+    assert all(item["author"]["name"] and item["categories"] for item in result.items())
+    assert said(result, f"{proxy.url}: the site refuses per_page=100 for featured_media; asking 50 at a time")
+    assert not said(result, "linked resources unavailable")
+
+
+def test_a_silent_per_page_cap_is_walked_at_its_size(proxy, truth, tmp_path):
+    """A plugin caps posts pages at 10 without a word: page 1 holds 10 of the 100 asked for, X-WP-Total says
+    there are more, and the walk (and the deletion sweep's checks by id) goes on 10 a page."""
+    proxy.inject(POSTS, faults.cap_per_page(10))
+    result = run(tmp_path, proxy)
+    assert result.exit_code == 0, result.log[-3000:]
+    assert_nothing_lost(result, truth)
+    assert said(result, f"{proxy.url}: page 1 held 10 posts of the 100 asked for, of {len(truth['posts'])} "
+                        "(X-WP-Total): the site caps its pages; asking 10 a page")
+    assert result.last_run(proxy.url)["complete"] is True
+
+
+def test_a_count_of_zero_with_posts_on_the_page_is_not_believed(proxy, truth, tmp_path):
+    """A plugin's ``no_found_rows`` makes WordPress count 0 posts and 0 pages: the walk goes on while pages are
+    full."""
+    proxy.inject(POSTS, faults.transform(lambda real: real.with_header("X-WP-Total", "0").with_header(
+        "X-WP-TotalPages", "0"), "no_found_rows"))
+    result = run(tmp_path, proxy)
+    assert result.exit_code == 0, result.log[-3000:]
+    assert_nothing_lost(result, truth)
+    assert said(result, f"{proxy.url}: X-WP-TotalPages 0 cannot be true")
+
+
 def test_an_absurd_total_pages_header_is_not_believed(proxy, truth, tmp_path):
     proxy.inject(POSTS, faults.set_header("X-WP-TotalPages", "999999999"))
     result = run(tmp_path, proxy)

@@ -59,7 +59,19 @@ def parse_site_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
         raise ValueError(value)
     parts.port  # noqa: B018 - raises ValueError for a malformed port
+    if "@" in parts.netloc:
+        raise ValueError("a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or "
+                         "WP_USERNAME and WP_APP_PASSWORD")
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def without_userinfo(text: str) -> str:
+    """``text`` with what a URL holds before ``@`` hidden: an error message never shows a password.
+
+    >>> without_userinfo("https://editor:s3cret@example.org/news")
+    'https://***@example.org/news'
+    """
+    return re.sub(r"//[^/@\s]*@", "//***@", text)
 
 
 def parse_sites(value: str) -> tuple[str, ...]:
@@ -78,8 +90,9 @@ def parse_sites_file(value: str) -> tuple[str, ...]:
     for number, site in enumerate(sites, 1):
         try:
             parse_site_url(site)
-        except ValueError:
-            raise ValueError(f"{value} line {number}: {site!r} is not a site URL") from None
+        except ValueError as error:
+            detail = f" ({error})" if " " in str(error) else ""
+            raise ValueError(f"{value} line {number}: {without_userinfo(repr(site))} is not a site URL{detail}") from None
     if not sites:
         raise ValueError(f"{value} names no site")
     return parse_sites(",".join(sites))
@@ -210,7 +223,7 @@ class CrawlArguments:
             except ValueError as error:
                 detail = f" ({error})" if " " in str(error) else ""
                 raise ArgumentError(
-                    f"argument {name}={value!r} is not valid: expected {argument.form}{detail}"
+                    f"argument {name}={without_userinfo(repr(value))} is not valid: expected {argument.form}{detail}"
                 ) from None
         sites = values.pop("site", ()) + values.pop("sites_file", ())
         if sites:

@@ -53,6 +53,8 @@ class Batch:
     collection: CollectionKey | None
     ids: tuple[int, ...] = ()
     post_id: int | None = None
+    per_page: int = 0
+    """The ``per_page`` it asked with (a batch of ids)."""
 
 
 @dataclass
@@ -80,6 +82,8 @@ class _Collection:
     """Ids that posts not yet finished link to: never forgotten."""
     closed: str | None = None
     """Why the whole collection is unavailable (``/users`` closed by a security plugin), if it is."""
+    size: int | None = None
+    """Ids a batch, when the site refuses the usual ``per_page`` for this collection (see ``refused``)."""
 
 
 class PostAssembler:
@@ -249,15 +253,29 @@ class PostAssembler:
         batches, self._new_batches = self._new_batches, []
         for key, collection in self._collections.items():
             partial_allowed = flush or collection.site is flush_site
-            while len(collection.queued) >= self.batch_size or (collection.queued and partial_allowed):
-                ids = tuple(itertools.islice(collection.queued, self.batch_size))
+            size = collection.size or self.batch_size
+            while len(collection.queued) >= size or (collection.queued and partial_allowed):
+                ids = tuple(itertools.islice(collection.queued, size))
                 for resource_id in ids:
                     del collection.queued[resource_id]
                 collection.requested.update(ids)
                 assert collection.site is not None  # ids queued have posts waiting, whose site it is (see forget)
-                batches.append(Batch(collection.site.origin, self._batch_url(key, collection.field, ids),
-                                     collection.field, key, ids))
+                batches.append(Batch(collection.site.origin, self._batch_url(key, collection.field, ids, size),
+                                     collection.field, key, ids, per_page=size))
         return batches
+
+    def refused(self, batch: Batch) -> int | None:
+        """The site refused the batch's ``per_page`` (400 ``rest_invalid_param``): its ids go back to the front of
+        the queue, to be asked for at half that size (or less, as another batch found) from now on. The size it
+        goes down to, when this batch lowered it; 0 when another did; None when there is no smaller (it fails)."""
+        if batch.collection is None or batch.per_page <= 1:
+            return None
+        collection = self._collections[batch.collection]
+        before = collection.size or self.batch_size
+        collection.size = min(before, batch.per_page // 2)
+        collection.requested.difference_update(batch.ids)
+        collection.queued = {**dict.fromkeys(batch.ids), **collection.queued}
+        return collection.size if collection.size < before else 0
 
     def ready(self) -> list[Post]:
         """The posts completed since the last call."""
@@ -277,10 +295,10 @@ class PostAssembler:
             collection.passing.intersection_update(collection.failed)
         return collection
 
-    def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...]) -> str:
+    def _batch_url(self, key: CollectionKey, field_name: str, ids: tuple[int, ...], size: int) -> str:
         root, route = key
         fields = _FIELDS.get(field_name, _TERM_FIELDS)
-        params = {"include": ",".join(map(str, ids)), "per_page": self.batch_size, "_fields": fields}
+        params = {"include": ",".join(map(str, ids)), "per_page": size, "_fields": fields}
         return root.endpoint(route, params)
 
     def _release_waiting(self, key: CollectionKey, resource_id: int) -> None:

@@ -223,6 +223,8 @@ def loads(body: bytes) -> Any:
 
     >>> loads(b'\\xef\\xbb\\xbf{"id": 1}<!-- cached by WP Super Cache -->')
     {'id': 1}
+    >>> loads(b'\\xef\\xbb\\xbf\\xef\\xbb\\xbf\\n[1]')  # two plugin files saved with one
+    [1]
     >>> loads(b'[1]\\n<br />\\n<b>Warning</b>:  Undefined variable $x in <b>/wp-content/plugins/a.php</b><br />')
     [1]
     >>> loads(b'<br />\\n<b>Deprecated</b>:  Function create_function() is deprecated in x.php<br />\\n[2]')
@@ -233,8 +235,8 @@ def loads(body: bytes) -> Any:
     json.decoder.JSONDecodeError: Expecting ':' delimiter: line 1 column 18 (char 17)
     """
     body = body.lstrip()
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
+    while body.startswith(b"\xef\xbb\xbf"):  # one for each PHP file of a plugin saved with one
+        body = body[3:].lstrip()
     body = _LEADING_PHP_MESSAGES.sub(b"", body, count=1).lstrip()
     # orjson decodes a page of posts in under half the time; what it refuses and Python's json takes
     # (a lone surrogate escape, NaN, UTF-16) and the noise after the JSON go through Python's json, once.
@@ -500,8 +502,12 @@ def plausible_total_pages(total: int | None, total_pages: int, per_page: int, fi
     False
     >>> plausible_total_pages(None, 5, 100, 7)
     False
+    >>> plausible_total_pages(0, 0, 100, 100)  # a plugin's no_found_rows: no count at all
+    False
     """
     if total_pages < 0 or total_pages > MAX_PAGES:
+        return False
+    if first_page_count and (total_pages == 0 or total is not None and total < first_page_count):
         return False
     if total is not None and total_pages > -(-total // per_page) + 1:
         return False

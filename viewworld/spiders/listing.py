@@ -151,6 +151,11 @@ class IdListing:
         if answer is None:
             site.listing_lost = True
             return
+        if (answer[2].total or 0) > answer[1]:  # a cap on the page: what did not come back may be public still
+            site.listing_lost = True
+            logger.warning("%s: the deletion check got %d of the %d public posts it asked for (the site caps its "
+                           "pages); no tombstone this run", site.url, answer[1], answer[2].total)
+            return
         public = {item["id"]: gmt(item.get("modified_gmt")) for item in answer[0]}
         site.listed.update(public)
         now = utc_now()

@@ -355,8 +355,13 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                     break
             if page == 1:
                 site.total = pages.total
-            if page and (last := self.last_page_told(site, pages, page, listed_count, self.page_limit(site))):
+            if page == 1 and 0 < listed_count < site.per_page and (pages.total or 0) > listed_count:
+                self.adopt_page_size(site, listed_count, pages.total)
+            elif page and (last := self.last_page_told(site, pages, page, listed_count, self.page_limit(site))):
                 site.last_page = max(site.last_page, last)
+            elif not page and (pages.total or 0) > listed_count:
+                self.page_lost(site, response.url, f"posts by id: {listed_count} of the {pages.total} asked for came "
+                                                   "back (the site caps its pages)")
             yield from self.more_pages(site)  # before this page's posts are assembled: the slots stay busy
             now = utc_now()
             for raw in posts:
@@ -430,6 +435,16 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         while site.failure is None and site.pages_requested < site.last_page and site.pages_in_flight < window:
             yield self.posts_request(site, site.pages_requested + 1)
 
+    def adopt_page_size(self, site: Site, size: int, total: int) -> None:
+        """Page 1 came back short while ``X-WP-Total`` says there are more posts: the site serves ``size`` a page
+        whatever was asked (a plugin's cap), or hides some of each page. The walk goes on at that size, from page
+        2, to the last page the count allows (pages asked for at the old size are dropped as they come)."""
+        logger.warning("%s: page 1 held %d posts of the %d asked for, of %d (X-WP-Total): the site caps its pages; "
+                       "asking %d a page", site.url, size, site.per_page, total, size)
+        site.per_page = size
+        site.pages_requested = 1
+        site.last_page = min(-(-total // size), self.page_limit(site))
+
     def page_limit(self, site: Site) -> int:
         max_posts = self.arguments.max_posts
         return -(-max_posts // site.per_page) if max_posts else MAX_PAGES
@@ -482,7 +497,14 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                             cb_kwargs={"batch": batch}, authorized=batch.post_id is not None)
 
     def parse_batch(self, response: Response, site_id: str, batch: Batch) -> Iterator[Any]:
-        self.sites[site_id].batches_in_flight -= 1
+        site = self.sites[site_id]
+        site.batches_in_flight -= 1
+        if per_page_refused(response.status, response.body) and (size := self.assembler.refused(batch)) is not None:
+            if size:
+                logger.warning("%s: the site refuses per_page=%d for %s; asking %d at a time", site.url,
+                               batch.per_page, batch.field, size)
+            yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+            return
         if response.status == 200:
             try:
                 resources = loads(response.body)
