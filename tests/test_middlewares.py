@@ -22,7 +22,7 @@ SITE = "https://www.viewworld.org"
 class CredentialedSpider(Spider):
     name = "credentialed"
 
-    def credentials_for(self, site: str) -> Credentials | None:
+    def credentials_for(self, site: str, url: str | None = None) -> Credentials | None:
         return Credentials("editor", "secret app password") if site == SITE else None
 
 

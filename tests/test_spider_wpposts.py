@@ -1258,3 +1258,26 @@ def test_pages_asked_for_with_page_1_of_a_site_that_gave_up_are_let_go(tmp_path)
         assert respond(request, body, status=401) == []
     assert spider.sites[SITE].pages_in_flight == 0
     assert not spider.crawler.stats.get_value("viewworld/pages_failed")
+
+
+def test_credentials_go_only_over_https_to_the_api_roots_host(tmp_path, caplog):
+    """Not over http (a root advertised as http behind a TLS proxy, a redirect to http), not to another host."""
+    from viewworld.credentials import Credentials
+    from viewworld.middlewares import CredentialsMiddleware
+    from viewworld.sites import Site
+    from viewworld.wordpress import ApiRoot
+
+    spider = make_spider(tmp_path)
+    site = spider.sites[SITE] = Site(SITE, SITE, credentials=Credentials("editor", "secret app password"))
+    site.use_root(ApiRoot.from_url(f"{SITE}/wp-json/"))
+    middleware = CredentialsMiddleware(spider.crawler)
+    sent = {}
+    for url in (f"{SITE}/wp-json/wp/v2/users/me", "http://www.viewworld.org/wp-json/wp/v2/users/me",
+                "https://viewworld.org/wp-json/wp/v2/users/me", "https://www.viewworld.org:8443/wp-json/"):
+        request = Request(url, meta={"site": SITE, "authorized": True})
+        middleware.process_request(request)
+        sent[url] = "Authorization" in request.headers
+    assert list(sent.values()) == [True, False, False, False]
+    withheld = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
+    assert withheld == [f"{SITE}: the application password is not sent to http://www.viewworld.org/wp-json/wp/v2/"
+                        "users/me (only over https, to the API root's host www.viewworld.org)"]

@@ -78,8 +78,9 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
 class CredentialsMiddleware:
     """Adds a site's application password to the requests that ask for it (``meta["authorized"]``)
     just before download, and takes it off again after, so that it never sits in a request queue (in
-    memory or in Redis), retried requests included. Ordered after SiteScopeMiddleware (which has checked
-    that the request stays inside its site) and above RetryMiddleware (which copies requests)."""
+    memory or in Redis), retried and redirected requests included; only to the site's API root's host, over
+    https (the spider's ``credentials_for``). Ordered after SiteScopeMiddleware (which has checked that the
+    request stays inside its site) and above RetryMiddleware and RedirectMiddleware (which copy requests)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -92,7 +93,7 @@ class CredentialsMiddleware:
         if not request.meta.get("authorized"):
             return
         credentials_for = getattr(self.crawler.spider, "credentials_for", None)
-        credentials = credentials_for(request.meta.get("site")) if credentials_for is not None else None
+        credentials = credentials_for(request.meta.get("site"), request.url) if credentials_for is not None else None
         if credentials is not None:
             request.headers["Authorization"] = credentials.authorization()
 

@@ -54,10 +54,10 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's, at its place, reading a site's robots.txt afresh on each crawl of it (a cluster worker's claims).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "viewworld.middlewares.RobotsTxtMiddleware": 100,
-    # Both above RetryMiddleware (550): answers reach them first, from the highest number down, so the
-    # credentials are off a request before anything copies it for a retry.
+    # Above RetryMiddleware (550), and the credentials above RedirectMiddleware (600): answers reach them first,
+    # from the highest number down, so the credentials are off a request before anything copies it.
     "viewworld.middlewares.RetryAfterMiddleware": 570,
-    "viewworld.middlewares.CredentialsMiddleware": 580,
+    "viewworld.middlewares.CredentialsMiddleware": 610,
 }
 ITEM_PIPELINES = {
     "viewworld.pipelines.CleaningPipeline": 300,

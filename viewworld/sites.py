@@ -179,6 +179,24 @@ class Site:
         self.api_root = root
         self.adopt(root.url)
 
+    def credentials_go_to(self, url: str) -> bool:
+        """Whether a request to ``url`` may carry the site's application password: only to its API root's
+        scheme and host, and only over https unless the site was given as http (a root advertised as http
+        behind a TLS proxy, or a redirect to http, would send it in clear).
+
+        >>> from viewworld.wordpress import ApiRoot
+        >>> site = Site("https://example.org", "https://example.org")
+        >>> site.use_root(ApiRoot.from_url("https://example.org/wp-json/"))
+        >>> [site.credentials_go_to(url) for url in ("https://example.org/wp-json/wp/v2/users/me",
+        ...     "http://example.org/wp-json/wp/v2/users/me", "https://cdn.example.org/wp-json/")]
+        [True, False, False]
+        """
+        if self.api_root is None:
+            return False
+        target, root = urlsplit(url), urlsplit(self.api_root.base)
+        secure_enough = target.scheme == "https" or urlsplit(self.origin or self.url).scheme == "http"
+        return secure_enough and (target.scheme, target.netloc) == (root.scheme, root.netloc)
+
     def adopt(self, final_url: str) -> None:
         """Takes the scheme and host the home page redirected to (http to https, ``www.`` added or
         dropped); the path stays, since a redirect to ``/en/`` does not move the API."""

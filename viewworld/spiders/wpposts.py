@@ -108,6 +108,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         self.unendable: set[str] = set()
         """Sites (origins) whose ending failed on an error nothing foresaw: they end with the run."""
         self.closed_doors: set[tuple[str, str, str]] = set()
+        self.credentials_withheld: set[str] = set()
+        """Sites whose credentials a request was refused (said once)."""
 
     @staticmethod
     def check_arguments(raw: Mapping[str, object]) -> CrawlArguments:
@@ -574,7 +576,18 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         return Request(url, callback=callback, errback=errback, priority=priority, meta=meta, dont_filter=True,
                        cb_kwargs={"site_id": site.origin, **(cb_kwargs or {})})
 
-    def credentials_for(self, site_origin: str) -> Any:
+    def credentials_for(self, site_origin: str, url: str | None = None) -> Any:
+        """The credentials a request of ``site_origin`` to ``url`` carries: none to another scheme or host than
+        the site's API root's, nor over http to a site given as https (said once a site)."""
         site = self.sites.get(site_origin)
-        return None if site is None else site.credentials
+        if site is None or site.credentials is None:
+            return None
+        if url is not None and not site.credentials_go_to(url):
+            if site_origin not in self.credentials_withheld:
+                self.credentials_withheld.add(site_origin)
+                logger.warning("%s: the application password is not sent to %s (only over https, to the API "
+                               "root's host %s)", site.url, url.split("?", 1)[0],
+                               site.api_root.netloc if site.api_root else "?")
+            return None
+        return site.credentials
 
