@@ -520,6 +520,21 @@ def test_a_walk_cut_short_by_an_error_is_not_complete():
     assert site.next_state(True, "2026-11-29T00:00:00Z").mark == "2024-06-01T00:00:00Z"
 
 
+def test_the_mark_never_passes_the_servers_clock_when_the_walk_began(spider, seed_post):
+    """A post edited while the walk went on, after its page was fetched, shows in no page of this walk; a post on
+    a later page edited later still must not carry the mark past that edit: the mark stops at page 1's ``Date``."""
+    from viewworld.sites import Site
+
+    [page] = discover_all(spider)
+    respond(page, page_body(seed_post, [1, 2, 3]), headers={"X-WP-Total": "3", "X-WP-TotalPages": "1",
+                                                            "Date": "Sat, 01 Jun 2024 00:05:00 GMT"})
+    assert spider.sites[SITE].walk_started == "2024-06-01T00:05:00Z"
+    site = Site(SITE, pages=2, newest="2024-06-01T01:10:00Z", walk_started="2024-06-01T00:05:00Z", listed={})
+    assert site.next_state(True, "2024-06-01T01:15:00Z").mark == "2024-06-01T00:05:00Z"
+    site.walk_started = None  # no Date header: the newest post seen
+    assert site.next_state(True, "2024-06-01T01:15:00Z").mark == "2024-06-01T01:10:00Z"
+
+
 def ended_walk(spider: WpPostsSpider) -> None:
     """The site's walk over a site with no post: nothing left to do, the site not ended yet."""
     pages = discover_all(spider)

@@ -123,6 +123,9 @@ class Site:
     unchanged: int = 0
     newest: str | None = None
     """The newest ``modified_gmt`` seen in the walk."""
+    walk_started: str | None = None
+    """The server's clock (``Date``) when it answered page 1 of the walk: the mark never passes it, since a post
+    edited after its page was fetched, while a later page still was, shows in no page of this walk."""
     listed: dict[int, str | None] | None = None
     """Ids (and ``modified_gmt`` where asked) of a listing: the reconciliation or deletion sweep."""
     listing_in_flight: int = 0
@@ -306,8 +309,9 @@ class Site:
         # whose listing holds still (written posts are recorded all the same).
         complete = finished and self.complete and not self.listing_moved
         if complete:
-            if self.newest and (state.mark is None or self.newest > state.mark):
-                state.mark = self.newest
+            newest = min(self.newest, self.walk_started) if self.newest and self.walk_started else self.newest
+            if newest and (state.mark is None or newest > state.mark):
+                state.mark = newest
             if self.sweep:
                 state.last_sweep = now
         state.last_run = {"run": run, "ended_at": now, "mode": self.mode, "complete": complete and written_kept,

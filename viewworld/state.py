@@ -94,7 +94,17 @@ def _is_utc_text(value: Any) -> bool:
 
 
 def _older_than(moment: str | None, seconds: float, now: datetime) -> bool:
-    return moment is None or now - parse_utc(moment) >= timedelta(seconds=seconds)
+    """Whether ``moment`` is ``seconds`` old or more, or never was; a moment in the future (saved while this
+    host's clock ran ahead) counts as old: it would otherwise hold off sweeps until the clock caught up.
+
+    >>> now = datetime(2024, 6, 1, tzinfo=UTC)
+    >>> [_older_than(moment, 86400, now) for moment in (None, "2024-05-31T12:00:00Z", "2024-07-01T00:00:00Z")]
+    [True, False, True]
+    """
+    if moment is None:
+        return True
+    age = now - parse_utc(moment)
+    return age >= timedelta(seconds=seconds) or age < timedelta(0)
 
 
 def parse_utc(value: str) -> datetime:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -491,6 +493,25 @@ def _positive_int(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit() and int(value) > 0:
         return int(value)
     return None
+
+
+def http_date(value: bytes | str | None) -> str | None:
+    """An HTTP ``Date`` header as a UTC moment in the form of ``modified_gmt`` (with ``Z``); None when absent or
+    not a date.
+
+    >>> http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), http_date("soon"), http_date(None)
+    ('1994-11-06T08:49:37Z', None, None)
+    """
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def plausible_total_pages(total: int | None, total_pages: int, per_page: int, first_page_count: int) -> bool:

@@ -49,6 +49,7 @@ from viewworld.wordpress import (
     ApiRoot,
     Pagination,
     WordPressError,
+    http_date,
     loads,
     pagination,
     per_page_refused,
@@ -357,6 +358,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                     break
             if page == 1:
                 site.total = pages.total
+                site.walk_started = http_date(response.headers.get("Date"))
             if page == 1 and 0 < listed_count < site.per_page and (pages.total or 0) > listed_count:
                 self.adopt_page_size(site, listed_count, pages.total)
             elif page and (last := self.last_page_told(site, pages, page, listed_count, self.page_limit(site))):
