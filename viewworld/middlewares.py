@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
@@ -15,6 +14,7 @@ from twisted.internet.defer import Deferred
 
 from viewworld.signals import site_ended
 from viewworld.sites import same_site
+from viewworld.wordpress import parse_http_date
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -118,11 +118,8 @@ def retry_after_seconds(value: str, now: float | None = None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
+    moment = parse_http_date(value)
+    if moment is None:
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -502,16 +502,17 @@ def http_date(value: bytes | str | None) -> str | None:
     >>> http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), http_date("soon"), http_date(None)
     ('1994-11-06T08:49:37Z', None, None)
     """
-    if value is None:
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    moment = parse_http_date(value.decode("latin-1") if isinstance(value, bytes) else value)
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_http_date(text: str | None) -> datetime | None:
+    """An HTTP-date (``Date``, ``Retry-After``) as an aware datetime; None when it is none."""
     try:
-        moment = parsedate_to_datetime(text)
+        moment = parsedate_to_datetime(text)  # type: ignore[arg-type]  # None raises TypeError
     except (TypeError, ValueError):
         return None
-    if moment.tzinfo is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment if moment.tzinfo is not None else None
 
 
 def plausible_total_pages(total: int | None, total_pages: int, per_page: int, first_page_count: int) -> bool:
