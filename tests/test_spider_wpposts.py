@@ -799,6 +799,9 @@ def test_a_site_whose_dead_runs_files_cannot_be_completed_is_given_up_with_its_r
     assert asyncio.run(all_first_requests(spider)) == []
     assert spider.sites[SITE].failure == (f"the files a dead run left under {tmp_path / 'output'} cannot be "
                                           "completed: [Errno 28] No space left on device")
+    from viewworld.outcome import OUTPUT_FAILED, exit_code
+
+    assert exit_code(spider.crawler.stats.get_stats()) == OUTPUT_FAILED, "the output's disk, not the site: exit 5"
 
 
 def test_an_item_dropped_after_it_was_written_is_not_counted_out_twice(spider, seed_post):

@@ -7,7 +7,7 @@ happened). The codes, from the least to the most severe:
 - 2: bad arguments or settings (the crawl does not start);
 - 3: a site could not be crawled at all (no API found, API disabled, blocked, unreachable);
 - 4: another run holds a site's lock (that site was skipped);
-- 5: the output, the state or the log could not be written.
+- 5: the output, the state or the log could not be written (a dead run's ``.part`` files included).
 
 When several apply, the most severe wins: 5, 2, 3, 1, 4.
 """
@@ -28,7 +28,8 @@ OUTPUT_FAILED = 5
 
 
 def exit_code(stats: Mapping[str, Any]) -> int:
-    if stats.get("viewworld/output_failed") or stats.get("viewworld/state_unsaved"):
+    if any(stats.get(key) for key in ("viewworld/output_failed", "viewworld/state_unsaved",
+                                      "viewworld/recovery_failed")):
         return OUTPUT_FAILED
     if stats.get("viewworld/state_damaged"):
         return BAD_ARGUMENTS

@@ -254,7 +254,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                                "site ends, else written again by its next run", site.url, self.store.location,
                                getattr(error, "strerror", None) or error)
         if failure is not None:
-            self.give_up(site, failure)
+            self.give_up(site, failure, stat="viewworld/recovery_failed")  # the output's disk: exit 5
             return False
         full = options.full or site.state.mark is None
         now = datetime.now(UTC)
