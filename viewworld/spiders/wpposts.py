@@ -241,7 +241,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             for key in site.output_keys():
                 for path, records, versions in recover_part_files(self.output_dir / key):
                     logger.warning("%s: recovered %d records a dead run left in %s", site.url, records, path)
-                    site.state.posts.update(versions)
+                    known = site.state.posts  # a version written since (a killed one-off run's file) is kept
+                    known.update({post_id: version for post_id, version in versions.items()
+                                  if known.get(post_id) is None or version > known[post_id]})
                     recovered += 1
         except OSError as error:  # a disk full, a file not ours: crawled now, the site would write them again
             failure = f"the files a dead run left under {self.output_dir} cannot be completed: {error}"
