@@ -158,3 +158,17 @@ def test_the_robots_txt_of_the_hosts_a_site_went_to_is_forgotten_when_it_ends():
     assert middleware._parsers["cdn.example.org"] is fetching
     crawler.signals.send_catch_log(site_ended, site="https://shared.example")
     assert set(middleware._parsers) == {"cdn.example.org", "other.example"}
+
+
+def test_a_robots_txt_redirected_to_another_host_is_not_followed():
+    """Scrapy's robots.txt requests carry no site; a redirect of one must not reach another host or a private
+    address, while http -> https and ``www.`` stay allowed."""
+    middleware = SiteScopeMiddleware(crawler_with_spider())
+    for url, allowed in (("http://169.254.169.254/latest/meta-data/", False),
+                         ("https://cdn.example.com/robots.txt", False), ("https://viewworld.org/robots.txt", True)):
+        request = Request(url, meta={"redirect_urls": [f"{SITE}/robots.txt"], "dont_obey_robotstxt": True})
+        if allowed:
+            assert middleware.process_request(request) is None
+        else:
+            with pytest.raises(IgnoreRequest, match="robots.txt redirected to .* outside its site"):
+                middleware.process_request(request)

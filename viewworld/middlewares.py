@@ -39,6 +39,10 @@ class SiteScopeMiddleware:
     def process_request(self, request: Request) -> None:
         site = request.meta.get("site")
         if site is None:
+            # Scrapy's robots.txt requests carry no site: their redirects stay on the host they asked.
+            first = (request.meta.get("redirect_urls") or [None])[0]
+            if first is not None and first.endswith("/robots.txt") and not same_site(first, request.url):
+                raise IgnoreRequest(f"{first} redirected to {request.url}, outside its site; not followed")
             return
         stats = self.crawler.stats
         assert stats is not None
