@@ -71,6 +71,9 @@ def configure(settings: BaseSettings) -> None:
     settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="spider")
     settings.set("SCHEDULER_QUEUE_KEY", f"{PREFIX}:%(spider)s:sites", priority="spider")
     settings.set("SCHEDULER_DUPEFILTER_KEY", f"{PREFIX}:%(spider)s:dupefilter", priority="spider")
+    # scrapy-redis' own client (the scheduler's queue) waits 30 s, and once more on a timeout: the reactor with it.
+    params = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT, "retry_on_timeout": False}
+    settings.set("REDIS_PARAMS", params | settings.getdict("REDIS_PARAMS"), priority="spider")
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["viewworld.cluster.ClusterCoordinator"] = 600
     settings.set("EXTENSIONS", extensions, priority="spider")
@@ -83,6 +86,7 @@ def redis_client(settings: BaseSettings, **options: Any) -> Any:
 
     options.setdefault("socket_timeout", REDIS_TIMEOUT)
     options.setdefault("socket_connect_timeout", REDIS_TIMEOUT)
+    options.setdefault("retry_on_timeout", False)
     return get_redis(url=settings["REDIS_URL"], **options)
 
 
@@ -139,8 +143,9 @@ end
 return 0
 """
 
-# A dead worker's site goes back to the queue in one step: its in-flight entry (if still the dead worker's: one
-# live worker only puts it back), its lock (if still the dead worker's), the claim queued again.
+# A site goes back to the queue in one step: its in-flight entry (if still the given worker's: one live worker only
+# puts a dead one's back, and a worker stopping puts back only what no other worker took), the lock that worker may
+# hold, the claim queued again.
 _RECOVER = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
     return 0
@@ -267,6 +272,8 @@ class ClusterCoordinator:
                 self.crawler.engine.crawl(request)
         except self.redis_errors as error:
             logger.warning("Redis did not answer while sites were claimed (%s); trying again in a second", error)
+        except Exception:  # a claim nothing foresaw (one queued by another version): the heartbeat must go on
+            logger.exception("a claim failed; the heartbeat goes on")
 
     def beat(self, busy: bool) -> None:
         self.server.hset(f"{PREFIX}:workers", self.worker,
@@ -298,10 +305,7 @@ class ClusterCoordinator:
         for site, worker in inflight.items():
             worker_name, origin = worker.decode(), site.decode()
             if worker_name in dead or worker_name not in workers:
-                queue = self.spider.cluster_scheduler.queue
-                claim = self.spider.claim_request(origin)
-                if self.server.eval(_RECOVER, 3, f"{PREFIX}:inflight", f"{PREFIX}:lock:{self.spider.state_key_of(origin)}",
-                                    queue.key, origin, worker_name, -claim.priority, queue._encode_request(claim)):
+                if self.requeue(origin, worker_name):
                     logger.warning("worker %s stopped while crawling %s: the site goes back to the queue "
                                    "(crawled as its next run would be: the arguments it was claimed with stay "
                                    "with the worker)", worker_name, origin)
@@ -309,6 +313,15 @@ class ClusterCoordinator:
         for name in dead:
             self.server.hdel(f"{PREFIX}:workers", name)
         return recovered
+
+    def requeue(self, origin: str, worker: str, options: SiteOptions | None = None) -> bool:
+        """Puts ``origin`` back in the queue if its in-flight entry is ``worker``'s, in one step with removing that
+        entry and the lock ``worker`` may hold (see ``_RECOVER``); whether it did."""
+        queue = self.spider.cluster_scheduler.queue
+        claim = self.spider.claim_request(origin, options)
+        lock = f"{PREFIX}:lock:{self.spider.state_key_of(origin)}"
+        return bool(self.server.eval(_RECOVER, 3, f"{PREFIX}:inflight", lock, queue.key, origin, worker,
+                                     -claim.priority, queue._encode_request(claim)))
 
     def cluster_idle(self) -> bool:
         """No site queued, no dead worker's site unrecovered, no live worker with work in flight."""
@@ -342,11 +355,10 @@ class ClusterCoordinator:
             self.task.stop()
         try:
             for origin in self.spider.claimed_sites():
-                if self.spider.unfinished(origin):
+                if self.spider.unfinished(origin) and self.requeue(origin, self.worker,
+                                                                   self.spider.sites[origin].options):
                     logger.warning("%s: not finished when the crawl closed (%s): the site goes back to the queue",
                                    origin, reason)
-                    claim = self.spider.claim_request(origin, self.spider.sites[origin].options)
-                    self.spider.cluster_scheduler.enqueue_request(claim)
                 self.released(origin)
             self.server.hdel(f"{PREFIX}:workers", self.worker)
         except self.redis_errors as error:
