@@ -79,6 +79,8 @@ def same_site(url: str, other: str) -> bool:
 
 FULL = "full"
 INCREMENTAL = "incremental"
+# Runs that write a post lacking a linked resource for a reason that may pass, before it stays so.
+RETRY_RUNS = 3
 ONE_OFF = "one-off"
 """A crawl limited by ``since``, ``until`` or ``max_posts``: it neither reads nor advances the state."""
 LOCKED = "locked by another run"
@@ -99,6 +101,8 @@ class Site:
     mode: str = FULL
     per_page: int = 100
     """Posts a page: the argument, halved for as long as the site refuses it."""
+    per_page_found: int | None = None
+    """The page size this run found the site to allow, below what was asked (kept in the state)."""
     sweep: bool = False
     """Whether this run lists every public id to find deleted posts (and posts a walk missed)."""
     rewrite: bool = False
@@ -143,8 +147,10 @@ class Site:
     """Posts and tombstones a pipeline failed on: not written, so the mark holds."""
     retry_posts: set[int] = field(default_factory=set)
     """Posts that lack a linked resource (media, terms, author, revisions) whose request failed for a reason that
-    may pass (a 5xx, a timeout, a 200 that is no JSON): written with the error, but not recorded, and the mark
-    holds, so that the next run writes them again, whole."""
+    may pass (a 5xx, a timeout, a 200 that is no JSON): written with the error, and kept in the state's ``retry``
+    for the next runs to fetch again by id (see :meth:`next_state`)."""
+    retries_given_up: int = 0
+    """Posts written so for the ``RETRY_RUNS``-th run: they stay as written."""
     items_pending: int = 0
     """Posts and tombstones handed to the item pipelines and not yet written."""
     failure: str | None = None
@@ -231,7 +237,7 @@ class Site:
             self.newest = modified_gmt
         # Without a usable modified_gmt a post cannot be known unchanged: it is written.
         if (not self.rewrite and modified_gmt is not None and self.state is not None
-                and self.state.posts.get(post_id) == modified_gmt):
+                and self.state.posts.get(post_id) == modified_gmt and post_id not in self.state.retry):
             self.unchanged += 1
             return False
         return True
@@ -288,8 +294,22 @@ class Site:
         reached its end (not cut short by an error in a callback), and nothing asked for is unanswered (a request
         a middleware dropped without a word)."""
         return (self.failure is None and not self.pages_lost and not self.listing_lost and not self.items_failed
-                and not self.retry_posts
                 and self.listed is not None and self.pages_in_flight == 0 and self.listing_in_flight == 0)
+
+    def next_retry(self, retry: dict[int, int]) -> dict[int, int]:
+        """The posts to fetch again by id next run: those written this run without a linked resource that may come
+        next time (for at most ``RETRY_RUNS`` runs), and those of before that this run did not write (a post
+        written whole, or gone, leaves the list)."""
+        kept = {post_id: runs for post_id, runs in retry.items()
+                if post_id not in self.written and post_id not in self.tombstones}
+        for post_id in self.retry_posts:
+            if post_id not in self.written:
+                continue
+            if (runs := retry.get(post_id, 0) + 1) < RETRY_RUNS:
+                kept[post_id] = runs
+            else:
+                self.retries_given_up += 1
+        return kept
 
     def next_state(self, finished: bool, now: str, written_kept: bool = True, run: str | None = None,
                    output: str | None = None) -> SiteState:
@@ -301,8 +321,11 @@ class Site:
         state = self.state or SiteState(self.state_key)
         if written_kept:
             state.posts.update(self.written)
-            for post_id in (*self.tombstones, *self.retry_posts):  # a retry is known at no version: written again
+            for post_id in self.tombstones:
                 state.posts.pop(post_id, None)
+            state.retry = self.next_retry(state.retry)
+        if self.per_page_found:
+            state.per_page = self.per_page_found
         if self.api_root is not None:
             state.api_root = self.api_root.url
         # A listing that moved may have missed a post the walk missed too: its mark and sweep wait for a run

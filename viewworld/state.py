@@ -40,6 +40,11 @@ class SiteState:
     """Authors and terms fetched so far, by collection URL."""
     resources_fetched_at: str | None = None
     """When ``resources`` were last fetched afresh; older than the sweep interval, they are fetched again."""
+    retry: dict[int, int] = field(default_factory=dict)
+    """Posts written without a linked resource whose request failed for a reason that may pass (a 5xx, a
+    timeout): id -> runs that wrote them so. The next runs fetch them again by id, up to ``RETRY_RUNS``."""
+    per_page: int | None = None
+    """The page size the site was found to allow (a cap below what was asked), used from then on."""
 
     @property
     def is_new(self) -> bool:
@@ -55,6 +60,7 @@ class SiteState:
         data = asdict(self)
         data["version"] = STATE_VERSION
         data["posts"] = {str(post_id): modified for post_id, modified in sorted(self.posts.items())}
+        data["retry"] = {str(post_id): runs for post_id, runs in sorted(self.retry.items())}
         return data
 
     @classmethod
@@ -73,16 +79,20 @@ class SiteState:
         for name in ("mark", "last_sweep", "resources_fetched_at"):
             if (moment := data.get(name)) is not None and not _is_utc_text(moment):
                 raise ValueError(f"its {name.replace('_', ' ')} is no UTC time: {moment!r}")
-        for name, kind in (("posts", dict), ("last_run", dict), ("resources", dict), ("api_root", str)):
+        for name, kind in (("posts", dict), ("last_run", dict), ("resources", dict), ("api_root", str),
+                           ("retry", dict), ("per_page", int)):
             if data.get(name) is not None and not isinstance(data[name], kind):
                 raise ValueError(f"its {name} is not a JSON {'object' if kind is dict else 'string'}")
         try:
             posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
-        except ValueError:
+            retry = {int(post_id): int(runs) for post_id, runs in (data.get("retry") or {}).items()}
+        except (TypeError, ValueError):
             raise ValueError("its posts are not keyed by post id") from None
+        per_page = data.get("per_page")
         return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
                    last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {},
-                   resources=data.get("resources") or {}, resources_fetched_at=data.get("resources_fetched_at"))
+                   resources=data.get("resources") or {}, resources_fetched_at=data.get("resources_fetched_at"),
+                   retry=retry, per_page=per_page if isinstance(per_page, int) and 1 <= per_page <= 100 else None)
 
 
 def _is_utc_text(value: Any) -> bool:

@@ -18,7 +18,7 @@ from scrapy.utils.asyncio import create_looping_call
 from viewworld.items import Post, Tombstone
 from viewworld.pipelines import JsonLinesPipeline
 from viewworld.signals import site_ended, site_finished
-from viewworld.sites import FULL, LOCKED, ONE_OFF
+from viewworld.sites import FULL, LOCKED, ONE_OFF, RETRY_RUNS
 from viewworld.spiders.common import utc_now
 
 if TYPE_CHECKING:
@@ -257,10 +257,6 @@ class SiteEnding:
         logger.info("%s: %d posts seen (%d unchanged since the last run), %d written, %d deleted; "
                     "X-WP-Total %s", site.url, seen, site.unchanged, len(site.written), len(site.tombstones),
                     site.total)
-        if site.retry_posts and site.mode != ONE_OFF:
-            logger.warning("%s: %d posts were written without a linked resource whose request failed (each record's "
-                           "errors say which); the next run writes them again, and the mark holds", site.url,
-                           len(site.retry_posts))
         if seen == 0 and site.mode == FULL and ended:
             logger.error("%s: the API listed no post at all", site.url)
             stats.inc_value("viewworld/sites_empty")
@@ -269,6 +265,12 @@ class SiteEnding:
                                     run=stats.get_value("viewworld/run"),
                                     output=stats.get_value(f"sites/{site.key}/output"))
             state.resources = self.assembler.known_resources(site)
+            if site.retry_posts:
+                logger.warning("%s: %d posts were written without a linked resource whose request failed (each "
+                               "record's errors say which); %s", site.url, len(site.retry_posts),
+                               f"{site.retries_given_up} of them lacked it {RETRY_RUNS} runs in a row and stay so, "
+                               "the others are fetched again by the next run" if site.retries_given_up else
+                               "the next run fetches them again")
             try:
                 self.store.save(state)
             except self.store.save_errors as error:

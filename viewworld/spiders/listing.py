@@ -48,6 +48,19 @@ class IdListing:
     handed_out: Any
 
     def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
+        # Posts an earlier run wrote without a linked resource that may come now, and the walk did not show:
+        # asked for by id (made before anything is yielded, so that the site is never seen done between two).
+        retry = [post_id for post_id in (site.state.retry if site.state and site.mode != ONE_OFF else ())
+                 if post_id not in site.post_ids]
+        retried = [self.posts_request(site, 0, include=retry[start:start + site.per_page])
+                   for start in range(0, len(retry), site.per_page)]
+        if retry:
+            logger.info("%s: fetching again %d posts an earlier run wrote without a linked resource", site.url,
+                        len(retry))
+        yield from self.list_ids(site)
+        yield from retried
+
+    def list_ids(self, site: Site) -> Iterator[Any]:
         complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
         if site.mode == ONE_OFF and self.arguments.max_posts or complete_walk:
             site.listed = dict.fromkeys(site.post_ids) if complete_walk else {}
@@ -93,8 +106,16 @@ class IdListing:
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
             if pages.total is not None:
                 site.listings.setdefault(listing, set()).add(pages.total)
-            # Listing pages are small: every page a page tells of goes at once.
-            last = self.last_page_told(site, pages, page, listed_count, MAX_PAGES) or page
+            if page == 1 and 0 < listed_count < site.per_page and (pages.total or 0) > listed_count:
+                # Short, while the count says there are more: the site caps its pages (see adopt_page_size).
+                logger.warning("%s: the id listing's page 1 held %d of the %d asked for, of %d: the site caps its "
+                               "pages; asking %d a page", site.url, listed_count, site.per_page, pages.total,
+                               listed_count)
+                site.per_page = site.per_page_found = listed_count
+                last = min(-(-pages.total // listed_count), MAX_PAGES)
+            else:
+                # Listing pages are small: every page a page tells of goes at once.
+                last = self.last_page_told(site, pages, page, listed_count, MAX_PAGES) or page
             for next_page in range(page + 1, last + 1):
                 yield self.listing_request(site, next_page, listing)
         if site.listing_in_flight == 0:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from viewworld import cluster
@@ -258,6 +258,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         if failure is not None:
             self.give_up(site, failure, stat="viewworld/recovery_failed")  # the output's disk: exit 5
             return False
+        if site.state.per_page:  # a cap an earlier run found
+            site.per_page = min(site.per_page, site.state.per_page)
         full = options.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
@@ -334,6 +336,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             return
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
             refused, site.per_page = site.per_page, site.per_page // 2
+            site.per_page_found = site.per_page
             logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, refused, site.per_page)
             site.pages_requested = site.last_page = 0
             yield from self.first_pages(site)
@@ -447,7 +450,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         2, to the last page the count allows (pages asked for at the old size are dropped as they come)."""
         logger.warning("%s: page 1 held %d posts of the %d asked for, of %d (X-WP-Total): the site caps its pages; "
                        "asking %d a page", site.url, size, site.per_page, total, size)
-        site.per_page = size
+        site.per_page = site.per_page_found = size
         site.pages_requested = 1
         site.last_page = min(-(-total // size), self.page_limit(site))
 
@@ -528,6 +531,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         self.sites[failure.request.cb_kwargs["site_id"]].batches_in_flight -= 1
         if isinstance(failure.value, HttpError):  # an error answer: WordPress's words, and its status
             error = answer_error(failure.value.response)
+        elif isinstance(failure.value, IgnoreRequest):  # robots.txt, a middleware: not to be asked again
+            error = WordPressError(0, "request_ignored", describe_failure(failure))
         else:
             error = WordPressError(0, "request_failed", describe_failure(failure))
         self.linked_failed(batch, error)
@@ -545,7 +550,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             logger.error("%s: linked resources unavailable: %s: %s", batch.site, batch.url, error)
             self.crawler.stats.inc_value("viewworld/linked_failed")
             self.crawler.stats.inc_value(f"sites/{self.sites[batch.site].key}/errors")
-        passing = not closed and (error.status in PASSING_STATUSES or error.status >= 500)
+        passing = not closed and error.code != "request_ignored" and (
+            error.status in PASSING_STATUSES or error.status >= 500)
         self.assembler.fail(batch, str(error), whole_collection=closed and batch.post_id is None, passing=passing)
 
     def flush_batches_when_idle(self) -> None:
