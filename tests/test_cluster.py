@@ -113,7 +113,7 @@ def test_three_workers_crawl_two_sites_once_each_and_all_exit_0(wordpress_sites,
 def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp_path):
     slow = {"DOWNLOAD_DELAY": "0.15", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}  # long enough to be caught
     sites = ",".join(site.url for site in wordpress_sites.values())
-    workers = {name: start_worker(tmp_path, redis_url, name, *(["site=" + sites] if name == "a" else []),
+    workers = {name: start_worker(tmp_path, redis_url, name, *(["site=" + sites, "per_page=50"] if name == "a" else []),
                                   settings=slow) for name in ("a", "b", "c")}
     client = redis.Redis.from_url(redis_url)
     try:
@@ -126,11 +126,14 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
             victim = next((name for name, worker in workers.items() if worker.pid in pids), None) if parts else None
             time.sleep(0.05)
         assert victim is not None, "no worker was caught mid-crawl"
+        claims = [json.loads(options) for options in client.hvals("viewworld:claims")]
+        assert claims and all(options["per_page"] == 50 for options in claims), claims
         os.kill(workers[victim].pid, signal.SIGKILL)
         workers[victim].wait()
         restarted = start_worker(tmp_path, redis_url, f"{victim}-restarted", settings=slow)
         others = [worker for name, worker in workers.items() if name != victim]
         assert wait_all([*others, restarted], timeout=240) == [0, 0, 0]
+        assert client.hgetall("viewworld:claims") == {} and client.hgetall("viewworld:inflight") == {}
     finally:
         client.close()
         for worker in workers.values():

@@ -151,6 +151,7 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then
     return 0
 end
 redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[2] then
     redis.call('DEL', KEYS[2])
 end
@@ -282,9 +283,10 @@ class ClusterCoordinator:
     def busy(self) -> bool:
         return bool(self.crawler.engine.downloader.active or self.spider.active_sites())
 
-    def claimed(self, site: str) -> None:
+    def claimed(self, site: str, options: SiteOptions | None) -> None:
         """Records that this worker crawls ``site`` until it is done with it (a dead worker's entries are
-        put back in the queue), and says at once that it is busy."""
+        put back in the queue, with the arguments of its claim), and says at once that it is busy."""
+        self.server.hset(f"{PREFIX}:claims", site, json.dumps((options or SiteOptions()).to_json()))
         self.server.hset(f"{PREFIX}:inflight", site, self.worker)
         self.beat(True)
 
@@ -293,6 +295,7 @@ class ClusterCoordinator:
         the worker still holds the site's lock, so that no other worker can have claimed it meanwhile."""
         if self.server.hget(f"{PREFIX}:inflight", site) == self.worker.encode():
             self.server.hdel(f"{PREFIX}:inflight", site)
+            self.server.hdel(f"{PREFIX}:claims", site)
 
     def recover_dead_workers(self) -> int:
         """Puts the sites of workers whose heartbeat stopped back in the queue; returns how many. (A worker says
@@ -306,9 +309,8 @@ class ClusterCoordinator:
             worker_name, origin = worker.decode(), site.decode()
             if worker_name in dead or worker_name not in workers:
                 if self.requeue(origin, worker_name):
-                    logger.warning("worker %s stopped while crawling %s: the site goes back to the queue "
-                                   "(crawled as its next run would be: the arguments it was claimed with stay "
-                                   "with the worker)", worker_name, origin)
+                    logger.warning("worker %s stopped while crawling %s: the site goes back to the queue, with "
+                                   "the arguments it was claimed with", worker_name, origin)
                     recovered += 1
         for name in dead:
             self.server.hdel(f"{PREFIX}:workers", name)
@@ -318,10 +320,12 @@ class ClusterCoordinator:
         """Puts ``origin`` back in the queue if its in-flight entry is ``worker``'s, in one step with removing that
         entry and the lock ``worker`` may hold (see ``_RECOVER``); whether it did."""
         queue = self.spider.cluster_scheduler.queue
+        if options is None:  # the arguments its claim came with
+            options = SiteOptions.from_json(json.loads(self.server.hget(f"{PREFIX}:claims", origin) or "null"))
         claim = self.spider.claim_request(origin, options)
         lock = f"{PREFIX}:lock:{self.spider.state_key_of(origin)}"
-        return bool(self.server.eval(_RECOVER, 3, f"{PREFIX}:inflight", lock, queue.key, origin, worker,
-                                     -claim.priority, queue._encode_request(claim)))
+        return bool(self.server.eval(_RECOVER, 4, f"{PREFIX}:inflight", lock, queue.key, f"{PREFIX}:claims", origin,
+                                     worker, -claim.priority, queue._encode_request(claim)))
 
     def cluster_idle(self) -> bool:
         """No site queued, no dead worker's site unrecovered, no live worker with work in flight."""
@@ -405,7 +409,7 @@ class ClusterClaims:
         try:
             if not self.prepare(site):
                 return []
-            self.coordinator.claimed(origin)
+            self.coordinator.claimed(origin, site.options)
             return list(self.first_requests(site))
         except Exception as error:  # Redis did not answer, or nothing foresaw it: this claim is lost, not the state
             logger.exception("%s: cannot be claimed", site.url)
