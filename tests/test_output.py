@@ -26,7 +26,7 @@ def test_a_dead_runs_part_file_is_completed_and_a_live_runs_left_alone(tmp_path)
 
     recovered = list(recover_part_files(tmp_path))
 
-    assert [(path.name, records, versions) for path, records, versions in recovered] == [
+    assert [(path.name, records, versions) for path, records, versions, _ in recovered] == [
         ("posts-dead.jsonl", 4, {2: "2024-01-01T00:00:00Z"})]
     assert ids_in(tmp_path / "posts-dead.jsonl") == [2, 3, 4, 4] and not dead.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["posts-dead.jsonl", "posts-live.jsonl.part"]

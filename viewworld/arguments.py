@@ -92,7 +92,8 @@ def parse_sites_file(value: str) -> tuple[str, ...]:
             parse_site_url(site)
         except ValueError as error:
             detail = f" ({error})" if " " in str(error) else ""
-            raise ValueError(f"{value} line {number}: {without_userinfo(repr(site))} is not a site URL{detail}") from None
+            shown = without_userinfo(repr(site))
+            raise ValueError(f"{value} line {number}: {shown} is not a site URL{detail}") from None
     if not sites:
         raise ValueError(f"{value} names no site")
     return parse_sites(",".join(sites))

@@ -159,7 +159,7 @@ class PostAssembler:
         if batch.post_id is not None:
             pending = self._revisions_waiting.pop((batch.site, batch.post_id), None)
             if pending is not None:
-                pending.post.add_error("revisions", batch.url, reason)
+                pending.post.add_error("revisions", batch.url, reason, retry=passing)
                 if passing:
                     pending.site.retry_posts.add(pending.post.id)
                 self._release(pending)
@@ -353,8 +353,9 @@ class PostAssembler:
                 values.append(collection.resolved[resource_id])
             else:
                 reason = collection.closed or collection.failed.get(resource_id, "not fetched")
-                post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}")
-                if resource_id in collection.passing:
+                passing = resource_id in collection.passing
+                post.add_error(link.field, link.href, f"{link.field} {resource_id}: {reason}", retry=passing)
+                if passing:
                     pending.site.retry_posts.add(post.id)
         return values
 

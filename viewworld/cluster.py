@@ -286,8 +286,10 @@ class ClusterCoordinator:
     def claimed(self, site: str, options: SiteOptions | None) -> None:
         """Records that this worker crawls ``site`` until it is done with it (a dead worker's entries are
         put back in the queue, with the arguments of its claim), and says at once that it is busy."""
-        self.server.hset(f"{PREFIX}:claims", site, json.dumps((options or SiteOptions()).to_json()))
-        self.server.hset(f"{PREFIX}:inflight", site, self.worker)
+        transaction = self.server.pipeline(transaction=True)  # both, or neither: a recovery never sees one alone
+        transaction.hset(f"{PREFIX}:claims", site, json.dumps((options or SiteOptions()).to_json()))
+        transaction.hset(f"{PREFIX}:inflight", site, self.worker)
+        transaction.execute()
         self.beat(True)
 
     def released(self, site: str) -> None:

@@ -54,8 +54,9 @@ class Post:
     errors: list[dict[str, str]] = field(default_factory=list)
     crawled_at: str = ""
 
-    def add_error(self, field_name: str, url: str, reason: str) -> None:
-        self.errors.append({"field": field_name, "url": url, "reason": reason})
+    def add_error(self, field_name: str, url: str, reason: str, retry: bool = False) -> None:
+        """``retry``: the failure may pass (a 5xx, a timeout): a later run writes the post again, whole."""
+        self.errors.append({"field": field_name, "url": url, "reason": reason, **({"retry": True} if retry else {})})
 
 
 @dataclass

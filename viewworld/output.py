@@ -113,6 +113,9 @@ class Recovered(NamedTuple):
     """Per post id, the ``modified_gmt`` of its last line: what the state can count as written. A post whose
     last line is its tombstone is not in it (the state keeps what it knew: the next sweep says it again, a
     duplicate, where a stale file could otherwise make the state forget a post written since)."""
+    retry: frozenset[int] = frozenset()
+    """Posts whose last line lacks a linked resource that may come next time (an ``errors`` entry with
+    ``retry``): the state's ``retry`` takes them."""
 
 
 def recover_part_files(directory: Path) -> Iterator[Recovered]:
@@ -140,18 +143,18 @@ def recover_part_files(directory: Path) -> Iterator[Recovered]:
             path = part_path.with_name(part_path.name.removesuffix(".part"))
             temporary = path.with_name(path.name + ".recovering")
             try:
-                records, versions = _copy_records(part, temporary)
+                records, versions, retry = _copy_records(part, temporary)
                 temporary.replace(path)
             except OSError:
                 temporary.unlink(missing_ok=True)  # a disk full keeps no half copy; the .part is still there
                 raise
             part_path.unlink()
         fsync_directory(directory)
-        yield Recovered(path, records, versions)
+        yield Recovered(path, records, versions, frozenset(retry))
 
 
-def _copy_records(part: BinaryIO, temporary: Path) -> tuple[int, dict[int, str]]:
-    records, versions = 0, {}
+def _copy_records(part: BinaryIO, temporary: Path) -> tuple[int, dict[int, str], set[int]]:
+    records, versions, retry = 0, {}, set()
     with temporary.open("wb") as file:
         for line in part:
             try:
@@ -166,6 +169,11 @@ def _copy_records(part: BinaryIO, temporary: Path) -> tuple[int, dict[int, str]]
                     versions.pop(record["id"], None)
                 elif isinstance(modified, str) and modified:
                     versions[record["id"]] = modified
+                errors = record.get("errors")
+                if isinstance(errors, list) and any(isinstance(e, dict) and e.get("retry") is True for e in errors):
+                    retry.add(record["id"])
+                else:
+                    retry.discard(record["id"])
         file.flush()
         os.fsync(file.fileno())
-    return records, versions
+    return records, versions, retry

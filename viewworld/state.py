@@ -79,15 +79,16 @@ class SiteState:
         for name in ("mark", "last_sweep", "resources_fetched_at"):
             if (moment := data.get(name)) is not None and not _is_utc_text(moment):
                 raise ValueError(f"its {name.replace('_', ' ')} is no UTC time: {moment!r}")
-        for name, kind in (("posts", dict), ("last_run", dict), ("resources", dict), ("api_root", str),
-                           ("retry", dict), ("per_page", int)):
+        for name, kind in (("posts", dict), ("last_run", dict), ("resources", dict), ("api_root", str)):
             if data.get(name) is not None and not isinstance(data[name], kind):
                 raise ValueError(f"its {name} is not a JSON {'object' if kind is dict else 'string'}")
         try:
             posts = {int(post_id): modified for post_id, modified in (data.get("posts") or {}).items()}
-            retry = {int(post_id): int(runs) for post_id, runs in (data.get("retry") or {}).items()}
-        except (TypeError, ValueError):
+        except ValueError:
             raise ValueError("its posts are not keyed by post id") from None
+        retry = data.get("retry") if isinstance(data.get("retry"), dict) else {}  # a hint: what is not one is dropped
+        retry = {int(post_id): runs for post_id, runs in retry.items()
+                 if isinstance(post_id, str) and post_id.isdigit() and isinstance(runs, int)}
         per_page = data.get("per_page")
         return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
                    last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {},

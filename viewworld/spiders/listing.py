@@ -48,19 +48,6 @@ class IdListing:
     handed_out: Any
 
     def list_ids_or_finish(self, site: Site) -> Iterator[Any]:
-        # Posts an earlier run wrote without a linked resource that may come now, and the walk did not show:
-        # asked for by id (made before anything is yielded, so that the site is never seen done between two).
-        retry = [post_id for post_id in (site.state.retry if site.state and site.mode != ONE_OFF else ())
-                 if post_id not in site.post_ids]
-        retried = [self.posts_request(site, 0, include=retry[start:start + site.per_page])
-                   for start in range(0, len(retry), site.per_page)]
-        if retry:
-            logger.info("%s: fetching again %d posts an earlier run wrote without a linked resource", site.url,
-                        len(retry))
-        yield from self.list_ids(site)
-        yield from retried
-
-    def list_ids(self, site: Site) -> Iterator[Any]:
         complete_walk = site.mode == FULL and site.walk_is_consistent and not site.pages_lost
         if site.mode == ONE_OFF and self.arguments.max_posts or complete_walk:
             site.listed = dict.fromkeys(site.post_ids) if complete_walk else {}
@@ -91,9 +78,11 @@ class IdListing:
             params["after"] = self.since_mark(site)
         site.listing_in_flight += 1
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_listing,
-                            self.listing_failed, cb_kwargs={"page": page, "listing": listing})
+                            self.listing_failed, cb_kwargs={"page": page, "listing": listing,
+                                                            "per_page": site.per_page})
 
-    def parse_listing(self, response: Response, site_id: str, page: int, listing: str) -> Iterator[Any]:
+    def parse_listing(self, response: Response, site_id: str, page: int, listing: str,
+                      per_page: int) -> Iterator[Any]:
         site = self.sites[site_id]
         assert site.listed is not None  # list_ids_or_finish set it before asking for any listing page
         site.listing_in_flight -= 1
@@ -106,12 +95,13 @@ class IdListing:
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
             if pages.total is not None:
                 site.listings.setdefault(listing, set()).add(pages.total)
-            if page == 1 and 0 < listed_count < site.per_page and (pages.total or 0) > listed_count:
+            if page == 1 and 0 < listed_count < per_page and (pages.total or 0) > listed_count:
                 # Short, while the count says there are more: the site caps its pages (see adopt_page_size).
-                logger.warning("%s: the id listing's page 1 held %d of the %d asked for, of %d: the site caps its "
-                               "pages; asking %d a page", site.url, listed_count, site.per_page, pages.total,
-                               listed_count)
-                site.per_page = site.per_page_found = listed_count
+                if listed_count < site.per_page:  # not found already (by the walk, or the other listing)
+                    logger.warning("%s: the id listing's page 1 held %d of the %d asked for, of %d: the site caps "
+                                   "its pages; asking %d a page", site.url, listed_count, per_page, pages.total,
+                                   listed_count)
+                    site.per_page = site.per_page_found = listed_count
                 last = min(-(-pages.total // listed_count), MAX_PAGES)
             else:
                 # Listing pages are small: every page a page tells of goes at once.
@@ -143,8 +133,18 @@ class IdListing:
             logger.info("%s: the listing found %d posts the walk did not show; fetching them", site.url,
                         len(missing))
             self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
-        for start in range(0, len(missing), site.per_page):
-            yield self.posts_request(site, 0, include=missing[start:start + site.per_page])
+        # Posts an earlier run wrote without a linked resource that may come now, the walk did not show, and (after
+        # a listing of every id) that are public still: asked for by id, now that any cap on pages is known.
+        retry = [post_id for post_id in (site.state.retry if site.state is not None else ())
+                 if post_id not in site.post_ids and post_id not in missing
+                 and not (site.sweep and post_id not in site.listed)]
+        if retry:
+            logger.info("%s: fetching again %d posts an earlier run wrote without a linked resource", site.url,
+                        len(retry))
+        ids = missing + retry
+        requests = [self.posts_request(site, 0, include=ids[start:start + site.per_page])
+                    for start in range(0, len(ids), site.per_page)]
+        yield from requests
         yield from self.tombstones(site)
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
 

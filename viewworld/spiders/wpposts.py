@@ -239,11 +239,14 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         recovered, failure = 0, None
         try:
             for key in site.output_keys():
-                for path, records, versions in recover_part_files(self.output_dir / key):
+                for path, records, versions, retry in recover_part_files(self.output_dir / key):
                     logger.warning("%s: recovered %d records a dead run left in %s", site.url, records, path)
                     known = site.state.posts  # a version written since (a killed one-off run's file) is kept
-                    known.update({post_id: version for post_id, version in versions.items()
-                                  if known.get(post_id) is None or version > known[post_id]})
+                    newer = {post_id: version for post_id, version in versions.items()
+                             if known.get(post_id) is None or version > known[post_id]}
+                    known.update(newer)
+                    for post_id in retry & newer.keys():  # written lacking a resource that may come now
+                        site.state.retry.setdefault(post_id, 1)
                     recovered += 1
         except OSError as error:  # a disk full, a file not ours: crawled now, the site would write them again
             failure = f"the files a dead run left under {self.output_dir} cannot be completed: {error}"
@@ -258,13 +261,15 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         if failure is not None:
             self.give_up(site, failure, stat="viewworld/recovery_failed")  # the output's disk: exit 5
             return False
-        if site.state.per_page:  # a cap an earlier run found
-            site.per_page = min(site.per_page, site.state.per_page)
         full = options.full or site.state.mark is None
         now = datetime.now(UTC)
         site.mode = FULL if full else INCREMENTAL
         site.rewrite = options.full
         site.sweep = full or options.sweep or site.state.sweep_due(self.sweep_interval, now)
+        if site.state.per_page and not site.sweep:
+            # A cap an earlier run found; a sweep asks the usual size again, and finds it again if it still holds
+            # (a page 1 short because a plugin hides some posts would otherwise lower it run after run).
+            site.per_page = min(site.per_page, site.state.per_page)
         # Authors and terms change rarely: an incremental run reuses them, a full crawl or a day refreshes them.
         if not full and site.state.resources_fresh(self.sweep_interval, now):
             self.assembler.preload(site, site.state.resources)
