@@ -350,7 +350,8 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
     from viewworld.state import SiteState, StateStore
 
     StateStore(tmp_path / "state").save(SiteState("viewworld.org", posts={6: "2023-01-01T00:00:00Z",
-                                                                         7: "2024-05-01T00:00:00Z"}))
+                                                                         7: "2024-05-01T00:00:00Z",
+                                                                         9: "2024-04-01T00:00:00Z"}))
     part = tmp_path / "output" / "www.viewworld.org" / "posts-20240601T000000Z-dead.jsonl.part"
     part.parent.mkdir(parents=True)
     part.write_text(json.dumps({"site": "www.viewworld.org", "id": 5, "modified_gmt": "2024-01-01T00:00:00Z"}) + "\n"
@@ -360,6 +361,10 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
                     # written lacking its image, which may come next time: the next runs fetch it again
                     + json.dumps({"site": "www.viewworld.org", "id": 8, "modified_gmt": "2024-03-01T00:00:00Z",
                                   "errors": [{"field": "featured_media", "url": "u", "reason": "503", "retry": True}]})
+                    + "\n"
+                    # the same, at the version the state knows (a full=1 run writes every post again)
+                    + json.dumps({"site": "www.viewworld.org", "id": 9, "modified_gmt": "2024-04-01T00:00:00Z",
+                                  "errors": [{"field": "featured_media", "url": "u", "reason": "503", "retry": True}]})
                     + "\n")
     spider = make_spider(tmp_path, site="http://viewworld.org")
     asyncio.run(first_request(spider))
@@ -367,10 +372,10 @@ def test_a_part_file_a_dead_run_left_under_its_redirects_address_is_recovered(tm
     # Its post is written, and the state on disk says so before this run crawls anything: the .part is gone, and
     # this run may yet be given up or killed. The tombstone leaves the state as it was (the next sweep says it again).
     written = {5: "2024-01-01T00:00:00Z", 6: "2023-01-01T00:00:00Z", 7: "2024-05-01T00:00:00Z",
-               8: "2024-03-01T00:00:00Z"}
+               8: "2024-03-01T00:00:00Z", 9: "2024-04-01T00:00:00Z"}
     assert spider.sites["http://viewworld.org"].state.posts == written
     assert StateStore(tmp_path / "state").load("viewworld.org").posts == written
-    assert StateStore(tmp_path / "state").load("viewworld.org").retry == {8: 1}
+    assert StateStore(tmp_path / "state").load("viewworld.org").retry == {8: 1, 9: 1}
 
 
 def test_a_multisites_subsites_on_one_host_keep_their_own_state_and_output(tmp_path):

@@ -326,8 +326,8 @@ class Site:
             state.retry = self.next_retry(state.retry)
         if self.per_page_found:
             state.per_page = self.per_page_found
-        elif self.sweep and self.complete:  # a sweep asked the usual size and found no cap: none is kept
-            state.per_page = None
+        elif self.sweep and self.complete and state.per_page and self.per_page > state.per_page:
+            state.per_page = None  # a sweep asked more than the cap kept and found none: it was lifted
         if self.api_root is not None:
             state.api_root = self.api_root.url
         # A listing that moved may have missed a post the walk missed too: its mark and sweep wait for a run

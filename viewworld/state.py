@@ -88,12 +88,12 @@ class SiteState:
             raise ValueError("its posts are not keyed by post id") from None
         retry = data.get("retry") if isinstance(data.get("retry"), dict) else {}  # a hint: what is not one is dropped
         retry = {int(post_id): runs for post_id, runs in retry.items()
-                 if isinstance(post_id, str) and post_id.isdigit() and isinstance(runs, int)}
+                 if isinstance(post_id, str) and post_id.isascii() and post_id.isdigit() and type(runs) is int}
         per_page = data.get("per_page")
         return cls(site=data["site"], api_root=data.get("api_root"), mark=data.get("mark"), posts=posts,
                    last_sweep=data.get("last_sweep"), last_run=data.get("last_run") or {},
                    resources=data.get("resources") or {}, resources_fetched_at=data.get("resources_fetched_at"),
-                   retry=retry, per_page=per_page if isinstance(per_page, int) and 1 <= per_page <= 100 else None)
+                   retry=retry, per_page=per_page if type(per_page) is int and 1 <= per_page <= 100 else None)
 
 
 def _is_utc_text(value: Any) -> bool:

@@ -135,9 +135,11 @@ class IdListing:
             self.crawler.stats.inc_value(f"sites/{site.key}/missed_by_walk", len(missing))
         # Posts an earlier run wrote without a linked resource that may come now, the walk did not show, and (after
         # a listing of every id) that are public still: asked for by id, now that any cap on pages is known.
+        listed_all = site.sweep and not site.listing_lost and not site.listing_moved
+        asked = set(missing)
         retry = [post_id for post_id in (site.state.retry if site.state is not None else ())
-                 if post_id not in site.post_ids and post_id not in missing
-                 and not (site.sweep and post_id not in site.listed)]
+                 if post_id not in site.post_ids and post_id not in asked
+                 and not (listed_all and post_id not in site.listed)]
         if retry:
             logger.info("%s: fetching again %d posts an earlier run wrote without a linked resource", site.url,
                         len(retry))

@@ -242,11 +242,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                 for path, records, versions, retry in recover_part_files(self.output_dir / key):
                     logger.warning("%s: recovered %d records a dead run left in %s", site.url, records, path)
                     known = site.state.posts  # a version written since (a killed one-off run's file) is kept
-                    newer = {post_id: version for post_id, version in versions.items()
-                             if known.get(post_id) is None or version > known[post_id]}
-                    known.update(newer)
-                    for post_id in retry & newer.keys():  # written lacking a resource that may come now
-                        site.state.retry.setdefault(post_id, 1)
+                    for post_id in retry:  # written lacking a resource that may come now (full=1: at the same version)
+                        if post_id in versions and (known.get(post_id) is None or versions[post_id] >= known[post_id]):
+                            site.state.retry.setdefault(post_id, 1)
+                    known.update({post_id: version for post_id, version in versions.items()
+                                  if known.get(post_id) is None or version > known[post_id]})
                     recovered += 1
         except OSError as error:  # a disk full, a file not ours: crawled now, the site would write them again
             failure = f"the files a dead run left under {self.output_dir} cannot be completed: {error}"
