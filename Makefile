@@ -11,8 +11,8 @@ test:
 
 # The benchmark (bench/run.py; not part of make test: ~21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
 bench:
-	scripts/venv.sh --test
 	scripts/install-system-packages.sh
+	scripts/venv.sh --test
 	.venv/bin/python bench/run.py
 	.venv/bin/python -m pip install -q -r bench/requirements-cleaning.txt
 	.venv/bin/python bench/cleaning.py

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests need, only when one is missing.
+# Installs the Debian packages the tests need (Python's venv, WordPress, MariaDB, PHP, Redis), only when one is
+# missing.
 # A policy-rc.d that refuses service starts keeps apache2 and the system MariaDB stopped:
 # the tests run their own private instances on 127.0.0.1.
 set -euo pipefail
 
-packages=(wordpress mariadb-server mariadb-client php-cli php-mysql php-gd php-xml php-mbstring
-          php-curl php-intl redis-server curl)
+# python3-venv and python3-pip first: scripts/venv.sh needs them, and then it does not run apt-get itself
+# (one apt-get update for the whole set-up).
+packages=(python3-venv python3-pip wordpress mariadb-server mariadb-client php-cli php-mysql php-gd php-xml
+          php-mbstring php-curl php-intl redis-server curl)
 
 missing=()
 for package in "${packages[@]}"; do
