@@ -71,6 +71,9 @@ _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-
 
 _NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_BYTES = bytes(byte for byte in range(256) if not _NOT_XML_RE.match(chr(byte)))
+# A character reference to what XML forbids (``&#1;``): libxml2 decodes it, and lxml then refuses the text.
+_NOT_XML_REFERENCE_RE = re.compile(
+    r"&#(?:0*(?:[0-8]|1[1-24-9]|2[0-9]|3[01])(?![0-9])|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])(?![0-9a-fA-F]));?")
 # Nearly every excerpt WordPress renders is one paragraph of text and entities, and most titles are
 # text and entities: those skip the parse (a fifth of the cleaning's time went on excerpts).
 _PLAIN_PARAGRAPH_RE = re.compile(r"[ \t\n\r]*<p>([^<>]*)</p>[ \t\n\r]*")
@@ -226,6 +229,8 @@ def _parse(html: str) -> _Element:
     if data.translate(None, delete=_XML_BYTES) or b"\xef\xbf" in data:  # U+FFC0-U+FFFF holds U+FFFE, U+FFFF
         html = _NOT_XML_RE.sub("", html)
         data = b""
+    if b"&#" in data and _NOT_XML_REFERENCE_RE.search(html):
+        html, data = _NOT_XML_REFERENCE_RE.sub("", html), b""
     if (expanded := expand_shortcodes(html)) != html:
         html, data = expanded, b""
     # libxml2 reads UTF-8 bytes faster than a str (which lxml hands it as UCS-4).

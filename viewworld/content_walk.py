@@ -86,9 +86,9 @@ class ContentWalk:
             if line.isspace():
                 return
             line = collapse_whitespace(line)
-            if _CELL_SEPARATOR in line:
-                line = _CELL_SEPARATOR_RE.sub("\t", line).strip()
-            if line:
+            if _CELL_SEPARATOR in line:  # a row: an empty first cell keeps its tab (the columns hold), the last not
+                line = _CELL_SEPARATOR_RE.sub("\t", line).strip(" ").rstrip("\t")
+            if line and not line.isspace():
                 self.lines.append(line)
 
     def end_block(self) -> None:

@@ -50,7 +50,7 @@ def embed_of(element: _Element, tag: str, base_url: str) -> tuple[str, str] | No
             return None
         promote_lazy_attributes(element)
         source = element.get("src") or next((s.get("src") for s in element.iter("source") if s.get("src")), "")
-        url = absolute_url(source, base_url)
+        url = absolute_url(source, base_url) if strip_html5_whitespace(source) else None  # "" is the post itself
         return (embed_provider(url, tag), url) if url and is_http(url) else None
     if tag == "blockquote":
         provider = next((_EMBED_BLOCKQUOTES[c] for c in classes if c in _EMBED_BLOCKQUOTES), None)
@@ -58,7 +58,7 @@ def embed_of(element: _Element, tag: str, base_url: str) -> tuple[str, str] | No
             return None
         hrefs = [href for link in element.iter("a") if (href := link.get("href"))]
         source = element.get("data-instgrm-permalink") or element.get("cite") or (hrefs[-1] if hrefs else "")
-        url = absolute_url(source, base_url)
+        url = absolute_url(source, base_url) if strip_html5_whitespace(source) else None
         if provider in ("twitter", "instagram") and url:
             url = url.split("?")[0]  # only tracking parameters follow
         return (provider, url) if url and is_http(url) else None

@@ -17,11 +17,12 @@ _STRAY_JOINER_RE = re.compile(r"(?<!\S)[\u200c\u200d]+|[\u200c\u200d]+(?!\S)")
 # ASCII letters and digits, and U+00C0-U+1FFF (accented Latin, Greek, Cyrillic, Hebrew, Arabic,
 # Indic, their combining marks too) make words; ASCII punctuation, U+0080-U+00BF (no-break space,
 # guillemets), U+2000-U+2FFF (dashes, quotes, symbols) and U+E000 on (fullwidth punctuation, emoji)
-# separate them; and U+3040-U+DFFF (kana, CJK ideographs, hangul) is a word per character.
+# separate them; U+3040-U+9FFF (kana, CJK ideographs) is a word per character; U+A000-U+DFFF (hangul
+# syllables among them: Korean puts spaces between words) makes words as letters do.
 _UTF8_CLASSES = bytes(
     (ord("a") if chr(byte).isalnum() or byte == ord("_") else ord(" ")) if byte < 0x80
-    else ord("a") if 0xC3 <= byte <= 0xE1
-    else ord("c") if 0xE3 <= byte <= 0xED
+    else ord("a") if 0xC3 <= byte <= 0xE1 or 0xEA <= byte <= 0xED
+    else ord("c") if 0xE3 <= byte <= 0xE9
     else ord(" ")
     for byte in range(256)
 )  # fmt: skip
@@ -59,14 +60,17 @@ def drop_invisible(text: str) -> str:
 
 def count_words(text: str) -> int:
     """The number of words in ``text``: runs of letters, digits and combining marks, as a regex
-    ``\\w+`` finds them but unsplit by a zero-width (non-)joiner, except that each CJK ideograph,
-    kana and hangul syllable is a word of its own, as those scripts put no spaces between words.
+    ``\\w+`` finds them but unsplit by a zero-width (non-)joiner, except that each CJK ideograph and
+    kana is a word of its own, as those scripts put no spaces between words (Korean does: its hangul
+    syllables make words as letters do).
     Scripts such as Thai that do not either count a phrase as one word; emoji are no words.
     Counted on UTF-8 bytes, by Unicode block (see ``_UTF8_CLASSES``): a ``\\w+`` regex costs
     eight times as much, about as much as all the rest of the cleaning of a post.
 
     >>> count_words("Biden said — in 2022: “हिन्दी है”")
     6
+    >>> count_words("안녕하세요 세계 여러분"), count_words("東京は晴れ")
+    (3, 5)
     >>> count_words("東京は晴れ。 Tokyo")
     6
     """
