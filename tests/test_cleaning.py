@@ -760,3 +760,9 @@ def test_an_empty_first_cell_keeps_the_columns_of_a_table():
     html = ("<table><tr><th></th><th>2023</th><th>2024</th></tr><tr><td>GDP</td><td>1</td><td>2</td></tr>"
             "<tr><td></td><td></td></tr></table>")
     assert clean(html) == "\t2023\t2024\nGDP\t1\t2"
+
+
+@pytest.mark.parametrize("attribute", ["data-src", "data-lazy-src", "data-original", "data-orig-src"])
+def test_a_lazy_loaded_image_is_kept_with_its_real_url(attribute):
+    cleaned = clean_content(f'<p><img src="data:image/gif;base64,R0lGOD" {attribute}="/a.jpg" alt="A"></p>', POST_URL)
+    assert [image["url"] for image in cleaned.images] == ["https://www.viewworld.org/a.jpg"]

@@ -30,7 +30,8 @@ _EMBED_HOSTS = {
 # Where an embed can become a paragraph; anywhere else it becomes a bare link.
 _FLOW_PARENTS = frozenset({"body", "div", "figure", "blockquote", "li", "dd", "td", "th", "section", "article"})
 # Later pairs win: WP Rocket's data-lazy-* over the data-* of other lazy loaders.
-_LAZY_ATTRIBUTES = (
+_LAZY_ATTRIBUTES = (  # the later win: data-src, the most common, last
+    ("data-original", "src"), ("data-orig-src", "src"),  # lazyload.js and jQuery Lazy; Avada
     ("data-src", "src"), ("data-lazy-src", "src"), ("data-srcset", "srcset"), ("data-lazy-srcset", "srcset"),
 )  # fmt: skip
 # A srcset candidate's URL runs to the first space, or to commas followed by a space or the end (HTML's

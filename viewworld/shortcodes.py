@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _SHORTCODE_RE = re.compile(
-    r"""(?P<literal><(?P<code>pre|code)\b.*?</(?P=code)\s*>)
+    r"""(?P<literal><(?P<code>pre|code)\b.*?</(?P=code)\s*>|<[a-zA-Z!/][^>]*>)
       | \[caption\b(?P<caption_attributes>[^\]]*)\](?P<caption>.*?)\[/caption\]
       | \[embed\b[^\]]*\](?P<embed>[^\[<]*)\[/embed\]
       | \[(?P<closing>/)?(?P<name>[a-zA-Z][\w-]*)(?P<attributes>\s[^\[\]]*)?/?\]""",
@@ -21,11 +21,14 @@ _TRAILING_TEXT_RE = re.compile(r"(.*>)([^<>]*)$", re.DOTALL)
 def expand_shortcodes(html: str) -> str:
     """HTML with the shortcodes WordPress left unrendered unwrapped: ``[caption]`` becomes a figure
     with a figcaption, ``[embed]`` an embed block, and other shortcode tags are dropped, their
-    content kept. A bracketed word is a shortcode if it has attributes, an underscore or hyphen, a
-    closing tag, or a WordPress name, so "[sic]" stays. So does anything inside ``pre`` or ``code``.
+    content kept. A bracketed word is a shortcode if it has attributes, an underscore, a hyphen in a
+    lower-case name, a closing tag, or a WordPress name, so "[sic]" and "[COVID-19]" stay. So does
+    anything inside ``pre`` or ``code``, or inside a tag (``href="?filter[post-type]=news"``).
 
     >>> expand_shortcodes('[vc_row][vc_column_text]Hi [sic][/vc_column_text][/vc_row][gallery ids="1,2"]')
     'Hi [sic]'
+    >>> expand_shortcodes('<a href="/?f[post-type]=news">[Op-Ed] On [COVID-19]</a>[live-blog]')
+    '<a href="/?f[post-type]=news">[Op-Ed] On [COVID-19]</a>'
     >>> expand_shortcodes('[caption id="a1"]<img src="a.jpg"> The lake[/caption]')
     '<figure class="wp-caption"><img src="a.jpg"><figcaption class="wp-caption-text">The lake</figcaption></figure>'
     """
@@ -63,7 +66,7 @@ def _expand_shortcode(match: re.Match[str], closed: set[str]) -> str:
         return f'<figure class="wp-block-embed"><div class="wp-block-embed__wrapper">{match["embed"]}</div></figure>'
     name, attributes = match["name"], match["attributes"] or ""
     is_shortcode = (
-        match["closing"] or "=" in attributes or "_" in name or "-" in name
+        match["closing"] or "=" in attributes or "_" in name or ("-" in name and name.islower())
         or name.lower() in _WORDPRESS_SHORTCODES or name in closed
     )  # fmt: skip
     return "" if is_shortcode else match[0]
