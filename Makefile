@@ -9,7 +9,7 @@ demo:
 test:
 	scripts/test
 
-# The benchmark (bench/run.py; not part of make test: ~21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
+# The benchmark (bench/run.py; not part of scripts/test: 10-21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
 bench:
 	scripts/install-system-packages.sh
 	scripts/venv.sh --test

@@ -58,6 +58,8 @@ HEARTBEAT_SECONDS = 1.0
 # Seconds a call to Redis may take: one that hangs (a network partition) would stop the reactor, and with it the
 # heartbeat, until the kernel gives up on the connection (~15 minutes).
 REDIS_TIMEOUT = 5.0
+# Both clients' (ours, and scrapy-redis' scheduler's, whose own wait 30 s and once more on a timeout).
+REDIS_OPTIONS = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT, "retry_on_timeout": False}
 
 
 def configure(settings: BaseSettings) -> None:
@@ -71,9 +73,7 @@ def configure(settings: BaseSettings) -> None:
     settings.set("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue", priority="spider")
     settings.set("SCHEDULER_QUEUE_KEY", f"{PREFIX}:%(spider)s:sites", priority="spider")
     settings.set("SCHEDULER_DUPEFILTER_KEY", f"{PREFIX}:%(spider)s:dupefilter", priority="spider")
-    # scrapy-redis' own client (the scheduler's queue) waits 30 s, and once more on a timeout: the reactor with it.
-    params = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT, "retry_on_timeout": False}
-    settings.set("REDIS_PARAMS", params | settings.getdict("REDIS_PARAMS"), priority="spider")
+    settings.set("REDIS_PARAMS", REDIS_OPTIONS | settings.getdict("REDIS_PARAMS"), priority="spider")
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["viewworld.cluster.ClusterCoordinator"] = 600
     settings.set("EXTENSIONS", extensions, priority="spider")
@@ -84,10 +84,7 @@ def redis_client(settings: BaseSettings, **options: Any) -> Any:
     time out after ``REDIS_TIMEOUT`` seconds unless they say otherwise)."""
     from scrapy_redis.connection import get_redis  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
-    options.setdefault("socket_timeout", REDIS_TIMEOUT)
-    options.setdefault("socket_connect_timeout", REDIS_TIMEOUT)
-    options.setdefault("retry_on_timeout", False)
-    return get_redis(url=settings["REDIS_URL"], **options)
+    return get_redis(url=settings["REDIS_URL"], **(REDIS_OPTIONS | options))
 
 
 def redis_problem(settings: BaseSettings, timeout: float = 10.0) -> tuple[bool, str] | None:

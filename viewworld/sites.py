@@ -188,6 +188,10 @@ class Site:
         self.api_root = root
         self.adopt(root.url)
 
+    def lower_page_size(self, size: int) -> None:
+        """The site was found to allow ``size`` posts a page, below what was asked: used from now on, and kept."""
+        self.per_page = self.per_page_found = size
+
     def credentials_go_to(self, url: str) -> bool:
         """Whether a request to ``url`` may carry the site's application password: only to its API root's
         scheme and host, and only over https unless the site was given as http (a root advertised as http

@@ -536,6 +536,16 @@ def plausible_total_pages(total: int | None, total_pages: int, per_page: int, fi
     return not (first_page_count < per_page and total_pages > 1)
 
 
+def capped_page_size(asked: int, count: int, total: int | None) -> int | None:
+    """The page size a site serves whatever was asked, when a page 1 of ``count`` items, ``asked`` for, is short
+    while ``X-WP-Total`` says there are more (a plugin's cap, or posts it hides); None when it is not so.
+
+    >>> capped_page_size(100, 10, 5000), capped_page_size(100, 30, 30), capped_page_size(100, 0, 5000)
+    (10, None, None)
+    """
+    return count if 0 < count < asked and (total or 0) > count else None
+
+
 def per_page_refused(status: int, body: bytes) -> bool:
     """Whether a 400 answer says the ``per_page`` asked is above what this site allows."""
     if status != 400:

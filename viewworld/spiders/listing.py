@@ -18,7 +18,7 @@ from viewworld.assembly import gmt
 from viewworld.items import Tombstone
 from viewworld.sites import FULL, INCREMENTAL, ONE_OFF
 from viewworld.spiders.common import describe_failure, utc_now
-from viewworld.wordpress import MAX_PAGES
+from viewworld.wordpress import MAX_PAGES, capped_page_size
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -95,14 +95,13 @@ class IdListing:
             site.listed.update({item["id"]: gmt(item.get("modified_gmt")) for item in listed})
             if pages.total is not None:
                 site.listings.setdefault(listing, set()).add(pages.total)
-            if page == 1 and 0 < listed_count < per_page and (pages.total or 0) > listed_count:
-                # Short, while the count says there are more: the site caps its pages (see adopt_page_size).
-                if listed_count < site.per_page:  # not found already (by the walk, or the other listing)
+            if page == 1 and (size := capped_page_size(per_page, listed_count, pages.total)):
+                # The site caps its pages (see adopt_page_size).
+                if size < site.per_page:  # not found already (by the walk, or the other listing)
                     logger.warning("%s: the id listing's page 1 held %d of the %d asked for, of %d: the site caps "
-                                   "its pages; asking %d a page", site.url, listed_count, per_page, pages.total,
-                                   listed_count)
-                    site.per_page = site.per_page_found = listed_count
-                last = min(-(-pages.total // listed_count), MAX_PAGES)
+                                   "its pages; asking %d a page", site.url, size, per_page, pages.total, size)
+                    site.lower_page_size(size)
+                last = min(-(-pages.total // size), MAX_PAGES)
             else:
                 # Listing pages are small: every page a page tells of goes at once.
                 last = self.last_page_told(site, pages, page, listed_count, MAX_PAGES) or page

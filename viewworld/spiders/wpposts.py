@@ -49,6 +49,7 @@ from viewworld.wordpress import (
     ApiRoot,
     Pagination,
     WordPressError,
+    capped_page_size,
     http_date,
     loads,
     pagination,
@@ -340,8 +341,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             yield from self.rediscover(site, response)
             return
         if page == 1 and site.per_page > 1 and per_page_refused(response.status, response.body):
-            refused, site.per_page = site.per_page, site.per_page // 2
-            site.per_page_found = site.per_page
+            refused = site.per_page
+            site.lower_page_size(refused // 2)
             logger.warning("%s: the site refuses per_page=%d; asking %d a page", site.url, refused, site.per_page)
             site.pages_requested = site.last_page = 0
             yield from self.first_pages(site)
@@ -369,8 +370,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             if page == 1:
                 site.total = pages.total
                 site.walk_started = http_date(response.headers.get("Date"))
-            if page == 1 and 0 < listed_count < site.per_page and (pages.total or 0) > listed_count:
-                self.adopt_page_size(site, listed_count, pages.total)
+            if page == 1 and (size := capped_page_size(site.per_page, listed_count, pages.total)):
+                self.adopt_page_size(site, size, pages.total)
             elif page and (last := self.last_page_told(site, pages, page, listed_count, self.page_limit(site))):
                 site.last_page = max(site.last_page, last)
             elif not page and (pages.total or 0) > listed_count:
@@ -455,7 +456,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         2, to the last page the count allows (pages asked for at the old size are dropped as they come)."""
         logger.warning("%s: page 1 held %d posts of the %d asked for, of %d (X-WP-Total): the site caps its pages; "
                        "asking %d a page", site.url, size, site.per_page, total, size)
-        site.per_page = site.per_page_found = size
+        site.lower_page_size(size)
         site.pages_requested = 1
         site.last_page = min(-(-total // size), self.page_limit(site))
 
