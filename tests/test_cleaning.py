@@ -766,3 +766,8 @@ def test_an_empty_first_cell_keeps_the_columns_of_a_table():
 def test_a_lazy_loaded_image_is_kept_with_its_real_url(attribute):
     cleaned = clean_content(f'<p><img src="data:image/gif;base64,R0lGOD" {attribute}="/a.jpg" alt="A"></p>', POST_URL)
     assert [image["url"] for image in cleaned.images] == ["https://www.viewworld.org/a.jpg"]
+
+
+def test_a_forbidden_character_and_a_reference_to_one_in_the_same_content_are_both_dropped():
+    cleaned = clean_content("<p>a\x02<script></script>&#1;b</p>", POST_URL)
+    assert cleaned.text == "ab"

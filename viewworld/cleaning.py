@@ -229,7 +229,7 @@ def _parse(html: str) -> _Element:
     if data.translate(None, delete=_XML_BYTES) or b"\xef\xbf" in data:  # U+FFC0-U+FFFF holds U+FFFE, U+FFFF
         html = _NOT_XML_RE.sub("", html)
         data = b""
-    if b"&#" in data and _NOT_XML_REFERENCE_RE.search(html):
+    if ("&#" in html if not data else b"&#" in data) and _NOT_XML_REFERENCE_RE.search(html):
         html, data = _NOT_XML_REFERENCE_RE.sub("", html), b""
     if (expanded := expand_shortcodes(html)) != html:
         html, data = expanded, b""
