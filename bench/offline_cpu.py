@@ -48,7 +48,8 @@ from viewworld.spiders.wpposts import WpPostsSpider  # noqa: E402
 
 # The settings of tests/test_spider_wpposts.py's make_spider, not imported from there: tests/ on the path is the
 # measured worktree's, whose make_spider may predate a setting the spider reads now.
-SETTINGS = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS")
+SETTINGS = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS",
+            "REVISION_COUNTS")
 
 
 def answer(url: str, cache: Path) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -77,7 +78,7 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="viewworld-offline-cpu-"))
     try:
-        settings = {name: getattr(project_settings, name) for name in SETTINGS} | {
+        settings = {name: getattr(project_settings, name) for name in SETTINGS if hasattr(project_settings, name)} | {
             "STATE_DIR": str(workdir / "state"), "OUTPUT_DIR": str(workdir / "output"),
             "CONCURRENT_REQUESTS_PER_DOMAIN": 4}
         crawler = get_crawler(WpPostsSpider, settings)

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/run.py            # the full benchmark (~21 min on 2 cores)
     .venv/bin/python bench/run.py --quick    # 2,000 posts, 1 round, no wpextract (~4 min)
+    .venv/bin/python bench/run.py --only wordpress-5000 --no-wpextract --no-naive \
+        --setting REVISION_COUNTS=False      # the crawl with a setting; curl asks for what it asks for
 
 Scenarios: a real WordPress (tests/wordpress harness: WordPress 6.1, MariaDB, `php -S` with 4 workers, pretty
 permalinks so that wpextract, which only knows `/wp-json/`, can crawl it too) with 2,000 and 5,000 posts and a
@@ -215,9 +217,12 @@ def read_distincts(output_dir: Path) -> Distincts:
     return distincts
 
 
-def floor_urls(site_url: str, api_root: str, distincts: Distincts) -> list[str]:
+def floor_urls(site_url: str, api_root: str, distincts: Distincts, posts_fields: str = "") -> list[str]:
+    """robots.txt, the home page, the API index, then the floor: whole posts pages (``posts_fields``: with those
+    ``_fields``) and the include= batches of the distinct linked ids."""
     urls = [site_url + "/robots.txt", site_url + "/", api_root]
-    urls += [endpoint(api_root, "/wp/v2/posts", f"per_page={PER_PAGE}&page={page}&orderby=id&order=desc")
+    fields = f"&_fields={posts_fields}" if posts_fields else ""
+    urls += [endpoint(api_root, "/wp/v2/posts", f"per_page={PER_PAGE}&page={page}&orderby=id&order=desc{fields}")
              for page in range(1, math.ceil(distincts.posts / PER_PAGE) + 1)]
     for route, ids in (("media", distincts.media), ("categories", distincts.categories),
                        ("tags", distincts.tags), ("users", distincts.users)):
@@ -246,7 +251,7 @@ class Run:
 
 
 def crawl(site_url: str, workdir: Path, name: str, state_dir: Path | None = None, output_dir: Path | None = None,
-          concurrency: int = CONCURRENCY) -> tuple[Run, Path]:
+          concurrency: int = CONCURRENCY, settings: tuple[str, ...] = ()) -> tuple[Run, Path]:
     output_dir = output_dir or workdir / f"{name}-output"
     state_dir = state_dir or workdir / f"{name}-state"
     log = workdir / f"{name}.log"
@@ -256,10 +261,12 @@ def crawl(site_url: str, workdir: Path, name: str, state_dir: Path | None = None
                "-s", "AUTOTHROTTLE_ENABLED=False", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
                "-s", "PROGRESS_INTERVAL=0", "-s", f"LOG_FILE={log}",
                "-s", f"EXTENSIONS={json.dumps(PROBED_EXTENSIONS)}"]
+    for setting in settings:
+        command += ["-s", setting]
     measured = run_measured(command, workdir / f"{name}.stdout")
     text = log.read_text(encoding="utf-8", errors="replace")
     note = "" if measured.returncode == 0 else f"exit {measured.returncode}, see {log}"
-    return Run(f"viewworld, {concurrency} at a time", measured.wall, measured.cpu, measured.max_rss_mb,
+    return Run(", ".join(["viewworld", f"{concurrency} at a time", *settings]), measured.wall, measured.cpu, measured.max_rss_mb,
                log_stat(text, "downloader/request_count") or 0, log_stat(text, "item_scraped_count") or 0,
                log_stat(text, "elapsed_time_seconds"), note, log_stat(text, "bench/steady_cpu_seconds"),
                log_stat(text, "bench/steady_posts")), output_dir
@@ -358,10 +365,11 @@ class Result:
     minimal: dict[int, list[Run]] = field(default_factory=dict)  # bench/floor_spider.py
     incremental: Run | None = None
     peers: list[Run] = field(default_factory=list)
+    posts_fields: str = ""  # of the floor's posts pages, "" for whole pages
 
 
 def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path, with_wpextract: bool,
-                 with_naive: bool, naive_sample: int) -> Result:
+                 with_naive: bool, naive_sample: int, settings: tuple[str, ...] = ()) -> Result:
     result = Result(scenario)
     tag = scenario.name
     say(f"{tag}: site {site_url}, API root {api_root}")
@@ -373,7 +381,7 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
             for step in steps:
                 name = f"{tag}-crawl-c{concurrency}-{round_number + 1}"
                 if step == "crawl":
-                    run, output_dir = crawl(site_url, workdir, name, concurrency=concurrency)
+                    run, output_dir = crawl(site_url, workdir, name, concurrency=concurrency, settings=settings)
                     result.crawls.setdefault(concurrency, []).append(run)
                     say(f"{tag}: round {round_number + 1} crawl, {concurrency} at a time: {run.elapsed} s elapsed, "
                         f"{run.requests} requests, {run.posts} posts, {run.cpu:.2f} s CPU, {run.steady_cpu} s CPU "
@@ -382,7 +390,8 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
                         first_state = (workdir / f"{name}-state", output_dir)
                         result.distincts = read_distincts(output_dir)
                         result.floor = result.distincts.floor()
-                        urls = floor_urls(site_url, api_root, result.distincts)
+                        result.posts_fields = posts_fields_of(api_root, settings)
+                        urls = floor_urls(site_url, api_root, result.distincts, result.posts_fields)
                 elif step == "minimal":
                     run = floor_spider(urls, workdir, f"{tag}-minimal-c{concurrency}-{round_number + 1}", concurrency)
                     result.minimal.setdefault(concurrency, []).append(run)
@@ -395,7 +404,8 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
                         f"{run.requests} URLs {run.note}")
     if first_state is not None:
         state_dir, output_dir = first_state
-        run, _ = crawl(site_url, workdir, f"{tag}-incremental", state_dir=state_dir, output_dir=output_dir)
+        run, _ = crawl(site_url, workdir, f"{tag}-incremental", state_dir=state_dir, output_dir=output_dir,
+                       settings=settings)
         run.tool = "viewworld, 2nd run, no change"
         result.incremental = run
         say(f"{tag}: incremental: {run.requests} requests, {run.posts} posts {run.note}")
@@ -409,6 +419,18 @@ def run_scenario(scenario: Scenario, site_url: str, api_root: str, workdir: Path
         result.peers.append(run)
         say(f"{tag}: naive: {run.wall:.1f} s, {run.requests} requests, {run.posts} posts {run.note}")
     return result
+
+
+def posts_fields_of(api_root: str, settings: tuple[str, ...]) -> str:
+    """The ``_fields`` of the crawl's posts pages with ``REVISION_COUNTS=False`` among ``settings`` (without
+    ``_links``: WordPress's work on them is less, and curl asks for the same), else "" (whole pages, which cost
+    WordPress what the crawl's ``_fields`` with ``_links`` cost)."""
+    from viewworld.wordpress import posts_fields
+
+    if not any(setting.replace(" ", "").lower() in ("revision_counts=false", "revision_counts=0") for setting in settings):
+        return ""
+    with urllib.request.urlopen(endpoint(api_root, "/wp/v2/posts", "per_page=1"), timeout=30) as response:
+        return posts_fields(json.load(response)[0], with_links=False) or ""
 
 
 # The table ----------------------------------------------------------------------------------------------
@@ -435,7 +457,8 @@ def table(results: list[Result]) -> str:
         for concurrency in scenario.concurrency:
             curls, crawls = result.curls.get(concurrency, []), result.crawls.get(concurrency, [])
             curl_time = curl_times[concurrency] = median([run.wall for run in curls])
-            rows.append([scenario.name, f"curl, floor URLs, {concurrency} at a time", "-", str(floor3), "1.00x",
+            what = "floor URLs, posts pages without _links" if result.posts_fields else "floor URLs"
+            rows.append([scenario.name, f"curl, {what}, {concurrency} at a time", "-", str(floor3), "1.00x",
                          fmt(curl_time, "{:.2f}"), "1.00x", "-", "-", "-", f"median of {len(curls)}"])
             minimal = result.minimal.get(concurrency, [])
             if minimal:
@@ -590,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the naive crawl walks this many posts and is scaled to the site (0: all; default 500)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, outputs)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of every viewworld crawl (-s); with REVISION_COUNTS=False curl and the minimal "
+                             "spider ask for the posts pages as the crawl does, without _links")
     arguments = parser.parse_args(argv)
     with_wpextract = not (arguments.quick or arguments.no_wpextract)
     if with_wpextract:
@@ -619,7 +645,8 @@ def main(argv: list[str] | None = None) -> int:
                 site_url = proxy.ready()["url"]
             api_root = discover_api_root(site_url)
             results.append(run_scenario(scenario, site_url, api_root, workdir, with_wpextract and scenario.peers,
-                                        not arguments.no_naive and scenario.peers, arguments.naive_posts))
+                                        not arguments.no_naive and scenario.peers, arguments.naive_posts,
+                                        tuple(arguments.setting)))
             if proxy:
                 proxy.stop()
             if scenario.kind == "synthetic" or not any(

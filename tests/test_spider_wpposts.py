@@ -27,7 +27,8 @@ INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]})
 
 def make_spider(tmp_path: Path, concurrency: int = 1, **arguments: str) -> WpPostsSpider:
     """The spider on a site of its own; ``concurrency`` 1 (the default here) asks for page 1 alone."""
-    ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS")
+    ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS",
+            "REVISION_COUNTS")
     settings = {name: getattr(project_settings, name) for name in ours} | {
         "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
         "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency}

@@ -99,6 +99,11 @@ PROGRESS_INTERVAL = 30.0
 # Posts pages: once a post has shown the site's taxonomies, later pages ask with _fields for what records are
 # made of, so that WordPress neither computes nor sends what plugins add (Yoast's yoast_head, Jetpack's fields).
 POSTS_ONLY_NEEDED_FIELDS = True
+# Revision counts: each post's _links carry its revision count and latest revision id, which WordPress finds
+# with a query per post: a third of a posts page's work (bench/README.md). Off, the pages asked for with
+# _fields leave _links out (the links are those of page 1's posts, pointed at each post's ids), and those
+# posts' revisions.count is null. Revisions fetched with credentials need the counts: there it stays on.
+REVISION_COUNTS = True
 
 # Assembly: partial include= batches are sent early when this many posts wait for them (memory bound).
 ASSEMBLY_MAX_WAITING_POSTS = 2000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from viewworld.state import SiteState
@@ -120,6 +120,9 @@ class Site:
     page after each full one)."""
     posts_fields: str | None = None
     """``_fields`` for its posts pages, once a post has shown its taxonomies; "" once they proved unusable."""
+    links_template: dict[str, Any] | None = None
+    """With ``REVISION_COUNTS`` off, the ``_links`` of the post ``posts_fields`` came from: the posts pages
+    asked for with them come without ``_links``, and have these, pointed at their ids."""
     pages_in_flight: int = 0
     pages_lost: int = 0
     post_ids: set[int] = field(default_factory=set)

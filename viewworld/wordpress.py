@@ -377,11 +377,12 @@ POST_FIELDS = ("id", "date", "date_gmt", "modified", "modified_gmt", "slug", "st
                "_links")
 
 
-def posts_fields(post: Mapping[str, Any]) -> str | None:
+def posts_fields(post: Mapping[str, Any], with_links: bool = True) -> str | None:
     """``_fields`` for posts pages, from a post's ``_links``: what records are made of and the id field
     of each taxonomy its ``wp:term`` links name (every taxonomy of the post type, as :func:`post_links`
     reads them); None when the post cannot tell (no ``_links``, a term link that is no API URL). Without
     it WordPress also computes and sends what plugins add (Yoast's ``yoast_head``, Jetpack's fields).
+    With ``with_links`` false, ``_links`` are not asked for (see :func:`links_like`).
 
     >>> terms = [{"taxonomy": "category", "href": "https://e.org/wp-json/wp/v2/categories?post=5"},
     ...          {"taxonomy": "region", "href": "https://e.org/wp-json/wp/v2/regions?post=5"}]
@@ -392,13 +393,48 @@ def posts_fields(post: Mapping[str, Any]) -> str | None:
     if not isinstance(links, dict):
         return None
     terms = links.get("wp:term")
-    fields = list(POST_FIELDS)
+    fields = [field for field in POST_FIELDS if with_links or field != "_links"]
     for term in terms if isinstance(terms, list) else ():
         target = link_target(str(term.get("href", ""))) if isinstance(term, dict) else None
         if target is None or not isinstance(term.get("taxonomy"), str):
             return None
         fields.append(_term_id_field(term["taxonomy"], target[1]))
     return ",".join(dict.fromkeys(fields))
+
+
+def links_like(post: Mapping[str, Any], template: Mapping[str, Any], root: ApiRoot) -> dict[str, Any]:
+    """The ``_links`` WordPress gives ``post`` when asked without them (``REVISION_COUNTS`` off): those of
+    ``template`` (the ``_links`` of a post of the same type that came with them), each pointed at this post's
+    own ids; a relation the template lacks is at its route under ``root``. There is no ``version-history``:
+    its revision count is what WordPress spends a query per post on.
+
+    >>> root = ApiRoot.from_url("https://e.org/wp-json/")
+    >>> template = {"self": [{"href": "https://e.org/wp-json/wp/v2/posts/5"}],
+    ...             "wp:term": [{"taxonomy": "category", "href": "https://e.org/wp-json/wp/v2/categories?post=5"}]}
+    >>> links = links_like({"id": 7, "author": 2, "featured_media": 0}, template, root)
+    >>> links["self"][0]["href"], links["author"][0]["href"], links["wp:term"][0]["href"], "wp:featuredmedia" in links
+    ('https://e.org/wp-json/wp/v2/posts/7', 'https://e.org/wp-json/wp/v2/users/2', \
+'https://e.org/wp-json/wp/v2/categories?post=7', False)
+    """
+
+    def like(relation: str, route: str, resource_id: int) -> list[dict[str, Any]]:
+        model = (first_href(template, relation) or {}).get("href")
+        if isinstance(model, str) and (digits := _TRAILING_DIGITS.search(model)) is not None:
+            return [{"href": model[: digits.start()] + str(resource_id)}]
+        return [{"href": root.endpoint(f"{route}/{resource_id}")}]
+
+    links = {"self": like("self", "/wp/v2/posts", post["id"])}
+    if media_id := _positive_int(post.get("featured_media")):
+        links["wp:featuredmedia"] = like("wp:featuredmedia", "/wp/v2/media", media_id)
+    if author_id := _positive_int(post.get("author")):
+        links["author"] = like("author", "/wp/v2/users", author_id)
+    terms = template.get("wp:term")
+    links["wp:term"] = [
+        {**term, "href": _TRAILING_DIGITS.sub(str(post["id"]), term["href"])}
+        for term in (terms if isinstance(terms, list) else ())
+        if isinstance(term, dict) and isinstance(term.get("href"), str)
+    ]
+    return links
 
 
 def post_revisions(post: Mapping[str, Any]) -> Revisions:

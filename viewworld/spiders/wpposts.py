@@ -51,6 +51,7 @@ from viewworld.wordpress import (
     WordPressError,
     capped_page_size,
     http_date,
+    links_like,
     loads,
     pagination,
     per_page_refused,
@@ -147,6 +148,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         spider.overlap = timedelta(seconds=settings.getfloat("INCREMENTAL_OVERLAP"))
         spider.sweep_interval = settings.getfloat("DELETION_SWEEP_INTERVAL")
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
+        spider.revision_counts = settings.getbool("REVISION_COUNTS", True)
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
         spider.concurrent_sites = max(settings.getint("CONCURRENT_SITES"), 0)
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
@@ -353,7 +355,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
                 self.give_up(site, f"{response.url}: {error}")
                 return
         answer = self.read_list(site, response, "posts page")
-        if answer is not None and lean and not all(isinstance(raw.get("_links"), dict) for raw in answer[0]):
+        if answer is not None and lean and site.links_template is None and \
+                not all(isinstance(raw.get("_links"), dict) for raw in answer[0]):
             # Something between WordPress and us drops _links when _fields names them: whole pages from now on.
             logger.warning("%s: posts asked for with _fields came without _links; asking for whole pages", site.url)
             site.posts_fields = ""
@@ -364,8 +367,11 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
             posts, listed_count, pages = answer
             site.pages += 1
             for raw in posts if site.posts_fields is None else ():
-                if (fields := posts_fields(raw)) is not None:
+                # Revisions to fetch need each post's count, in its _links.
+                with_links = self.revision_counts or site.credentials is not None
+                if (fields := posts_fields(raw, with_links)) is not None:
                     site.posts_fields = fields  # the pages asked for from now on use it
+                    site.links_template = None if with_links else raw["_links"]
                     break
             if page == 1:
                 site.total = pages.total
@@ -473,7 +479,12 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     def add_post(self, site: Site, raw: dict[str, Any], crawled_at: str) -> None:
         if not site.accept(raw["id"], gmt(raw.get("modified_gmt")), self.arguments.max_posts):
             return
+        linked = isinstance(raw.get("_links"), dict)
+        if not linked and site.links_template is not None and site.api_root is not None:
+            raw["_links"] = links_like(raw, site.links_template, site.api_root)
         post = build_post(site, raw, crawled_at)
+        if not linked:
+            post.revisions["count"] = None  # unknown: not asked for (REVISION_COUNTS off), or not sent
         revisions_url = None
         if site.credentials is not None and post.revisions["count"] and site.api_root is not None:
             revisions_url = site.api_root.endpoint(f"/wp/v2/posts/{post.id}/revisions",
