@@ -1279,6 +1279,45 @@ def test_posts_pages_ask_for_the_fields_records_use_and_whole_pages_if_links_go_
     assert spider.sites[SITE].posts_fields == ""
 
 
+def test_without_revision_counts_later_pages_come_without_links_and_their_posts_link_as_page_1s(seed_post, spider):
+    """REVISION_COUNTS off: pages after the first ask with _fields but not _links; their posts link to their own
+    media, author and terms at the routes page 1's posts showed, and their revision count is unknown (None)."""
+    spider.revision_counts = False
+    first = discover(spider)
+    headers = {"X-WP-Total": "300", "X-WP-TotalPages": "3"}
+    second, _third = posts_pages(respond(first, page_body(seed_post, range(1, 101)), headers=headers))
+    assert "_fields=id,date," in second.url and "_links" not in second.url and ",categories,tags" in second.url
+    stripped = [{key: value for key, value in dict(seed_post, id=post_id, featured_media=5000 + post_id).items()
+                 if key != "_links"} for post_id in range(101, 201)]
+    assert not posts_pages(respond(second, json.dumps(stripped).encode(), headers=headers))  # not asked again
+    assert len(spider.sites[SITE].post_ids) == 200 and spider.sites[SITE].posts_fields
+    pending = {entry.post.id: entry for entries in spider.assembler._waiting.values() for entry in entries}
+    post = pending[150].post
+    assert post.api_url == f"{SITE}/index.php?rest_route=/wp/v2/posts/150"
+    assert post.revisions == {"count": None, "latest_id": None, "items": None}
+    assert pending[50].post.revisions["count"] == 1  # page 1's, from its _links
+    links = {link.field: link for link in pending[150].links}
+    assert links["featured_media"].ids == (5150,) and links["featured_media"].collection[1] == "/wp/v2/media"
+    assert links["featured_media"].href == f"{SITE}/index.php?rest_route=/wp/v2/media/5150"
+    assert {name: link.collection[1] for name, link in links.items()} == {
+        "featured_media": "/wp/v2/media", "author": "/wp/v2/users", "categories": "/wp/v2/categories",
+        "tags": "/wp/v2/tags"}
+    assert links["categories"].ids == tuple(seed_post["categories"])
+
+
+def test_with_credentials_pages_keep_links_whatever_revision_counts_says(seed_post, spider):
+    """The revisions fetched with credentials are those of posts whose _links count some."""
+    from viewworld.credentials import Credentials
+
+    spider.revision_counts = False
+    first = discover(spider)
+    spider.sites[SITE].credentials = Credentials("editor", "abcd efgh ijkl mnop qrst uvwx")
+    requests = posts_pages(respond(first, page_body(seed_post, range(1, 101)), headers={"X-WP-Total": "300"}))
+    [second] = [request for request in requests if "&page=2" in request.url]
+    assert ",_links,categories,tags" in second.url
+    assert len([request for request in requests if "/revisions" in request.url]) == 100
+
+
 def test_pages_asked_for_with_page_1_of_a_site_that_gave_up_are_let_go(tmp_path):
     """Page 1 says the API is closed (401 rest_login_required): the site has failed once, and the pages
     asked for with it are not also counted as pages lost."""

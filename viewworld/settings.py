@@ -100,9 +100,10 @@ PROGRESS_INTERVAL = 30.0
 # made of, so that WordPress neither computes nor sends what plugins add (Yoast's yoast_head, Jetpack's fields).
 POSTS_ONLY_NEEDED_FIELDS = True
 # Revision counts: each post's _links carry its revision count and latest revision id, which WordPress finds
-# with a query per post: a third of a posts page's work (bench/README.md). Off, the pages asked for with
-# _fields leave _links out (the links are those of page 1's posts, pointed at each post's ids), and those
-# posts' revisions.count is null. Revisions fetched with credentials need the counts: there it stays on.
+# with a query per post; _links are over a quarter of WordPress's work for a posts page (bench/README.md).
+# Off, the pages asked for with _fields (POSTS_ONLY_NEEDED_FIELDS) leave _links out: their posts get the
+# links of the post the _fields came from, pointed at their own ids, and revisions.count null. Revisions
+# fetched with credentials are chosen by their counts: there it stays on.
 REVISION_COUNTS = True
 
 # Assembly: partial include= batches are sent early when this many posts wait for them (memory bound).

@@ -121,8 +121,8 @@ class Site:
     posts_fields: str | None = None
     """``_fields`` for its posts pages, once a post has shown its taxonomies; "" once they proved unusable."""
     links_template: dict[str, Any] | None = None
-    """With ``REVISION_COUNTS`` off, the ``_links`` of the post ``posts_fields`` came from: the posts pages
-    asked for with them come without ``_links``, and have these, pointed at their ids."""
+    """With ``REVISION_COUNTS`` off, the ``_links`` of the post ``posts_fields`` came from: the posts of the
+    pages asked for with them come without ``_links``, and get these, pointed at their ids."""
     pages_in_flight: int = 0
     pages_lost: int = 0
     post_ids: set[int] = field(default_factory=set)

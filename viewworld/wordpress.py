@@ -405,8 +405,10 @@ def posts_fields(post: Mapping[str, Any], with_links: bool = True) -> str | None
 def links_like(post: Mapping[str, Any], template: Mapping[str, Any], root: ApiRoot) -> dict[str, Any]:
     """The ``_links`` WordPress gives ``post`` when asked without them (``REVISION_COUNTS`` off): those of
     ``template`` (the ``_links`` of a post of the same type that came with them), each pointed at this post's
-    own ids; a relation the template lacks is at its route under ``root``. There is no ``version-history``:
-    its revision count is what WordPress spends a query per post on.
+    own ids; a relation the template lacks is at its route under the root of the template's ``self`` link (as
+    WordPress writes its links), else under ``root``. There is no ``version-history``: its revision count is
+    what WordPress spends a query per post on. A deleted featured image, which WordPress points at the API root,
+    is pointed at its id: it is asked for, and named as not returned.
 
     >>> root = ApiRoot.from_url("https://e.org/wp-json/")
     >>> template = {"self": [{"href": "https://e.org/wp-json/wp/v2/posts/5"}],
@@ -421,7 +423,10 @@ def links_like(post: Mapping[str, Any], template: Mapping[str, Any], root: ApiRo
         model = (first_href(template, relation) or {}).get("href")
         if isinstance(model, str) and (digits := _TRAILING_DIGITS.search(model)) is not None:
             return [{"href": model[: digits.start()] + str(resource_id)}]
-        return [{"href": root.endpoint(f"{route}/{resource_id}")}]
+        return [{"href": base.endpoint(f"{route}/{resource_id}")}]
+
+    own = link_target(str((first_href(template, "self") or {}).get("href", "")))
+    base = own[0] if own is not None else root
 
     links = {"self": like("self", "/wp/v2/posts", post["id"])}
     if media_id := _positive_int(post.get("featured_media")):
