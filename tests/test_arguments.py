@@ -88,3 +88,12 @@ def test_a_site_url_with_a_password_is_refused_without_showing_it(tmp_path):
     with pytest.raises(ArgumentError, match=r"sites\.txt line 2: 'https://\*\*\*@b\.example' is not a site URL") as raised:
         CrawlArguments.parse({"sites_file": str(sites_file)})
     assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("limit", [{"since": "2024-01-01"}, {"until": "2024-01-01"}, {"max_posts": "5"}])
+def test_a_sweep_in_a_one_off_crawl_is_refused_naming_both(limit):
+    """A one-off crawl keeps no state: a sweep there would find nothing deleted, and say nothing of it."""
+    [(name, _)] = limit.items()
+    with pytest.raises(ArgumentError, match=f"argument sweep cannot be used with {name}: a one-off crawl"):
+        CrawlArguments.parse({"sweep": "1", **limit})
+    assert CrawlArguments.parse({"full": "1", **limit}).one_off

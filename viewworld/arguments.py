@@ -234,4 +234,8 @@ class CrawlArguments:
         arguments = cls(**values)
         if arguments.since and arguments.until and arguments.since > arguments.until:
             raise ArgumentError("argument since is after until: expected since <= until")
+        if arguments.sweep and arguments.one_off:
+            limit = next(name for name in ("since", "until", "max_posts") if getattr(arguments, name))
+            raise ArgumentError(f"argument sweep cannot be used with {limit}: a one-off crawl keeps no state to find "
+                                "deleted posts in; sweep in a run without since, until and max_posts")
         return arguments
