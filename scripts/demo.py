@@ -45,9 +45,10 @@ def stop_server(server: subprocess.Popen[str]) -> None:
 def crawl(site: str) -> int:
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     log_file = OUTPUT_DIR / "crawl.log"
-    command = [str(ROOT / ".venv" / "bin" / "scrapy"), "crawl", "wpposts", "-a", f"site={site}",
+    # The venv's python, not its scrapy script: that script's first line names the checkout's path when it was made.
+    command = [sys.executable, "-m", "scrapy", "crawl", "wpposts", "-a", f"site={site}",
                "-s", f"OUTPUT_DIR={OUTPUT_DIR}", "-s", f"STATE_DIR={OUTPUT_DIR / 'state'}", "-s", f"LOG_FILE={log_file}"]
-    print("demo: " + " ".join(command[1:]), flush=True)
+    print("demo: scrapy " + " ".join(command[3:]), flush=True)
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 

@@ -8,7 +8,7 @@ set -euo pipefail
 # python3-venv and python3-pip first: scripts/venv.sh needs them, and then it does not run apt-get itself
 # (one apt-get update for the whole set-up).
 packages=(python3-venv python3-pip wordpress mariadb-server mariadb-client php-cli php-mysql php-gd php-xml
-          php-mbstring php-curl php-intl redis-server curl)
+          php-mbstring php-curl php-intl redis-server curl git)
 
 missing=()
 for package in "${packages[@]}"; do

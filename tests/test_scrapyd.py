@@ -40,6 +40,10 @@ _BUILD_OUTPUT = re.compile(r"(^|/)(build|dist)/|\.egg-info(/|$)|\.egg$|(^|/)setu
 
 
 def git_status() -> set[str]:
+    """The work tree's changed and untracked files (in a copy without git: every file but the venv's)."""
+    if not (ROOT / ".git").exists():
+        return {f"?? {path.relative_to(ROOT)}" for path in ROOT.rglob("*")
+                if path.is_file() and not {".venv", "__pycache__"} & set(path.relative_to(ROOT).parts)}
     finished = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
                               capture_output=True, text=True, check=True)
     return set(finished.stdout.splitlines())

@@ -6,6 +6,7 @@ skips, when ``unavailable_reason()`` says the Debian packages are missing).
 
 from __future__ import annotations
 
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from .site import Permalinks
+
+# Debian installs mariadbd in /usr/sbin, which a user's PATH (not root's) leaves out.
+os.environ["PATH"] = os.pathsep.join(dict.fromkeys([*os.environ.get("PATH", "").split(os.pathsep), "/usr/sbin", "/sbin"]))
 
 DEFAULT_POSTS = 230
 REQUIRED_PROGRAMS = ("php", "mariadbd", "mariadb-install-db", "mariadb", "mariadb-admin")

@@ -254,9 +254,11 @@ def _replace_symlinks_by_their_targets(copy: Path, source: Path) -> None:
     # Debian links bundled libraries (getID3, underscore.js, the CA bundle) with relative symlinks,
     # which dangle in a copy. (copytree(symlinks=False) would skip them: it tests relative link
     # targets against the working directory.)
-    for path in copy.rglob("*"):
+    for path in list(copy.rglob("*")):  # a list: a linked directory copied in is not walked again
         if path.is_symlink():
             target = (source / path.relative_to(copy)).resolve()
             path.unlink()
             if target.is_file():
                 shutil.copy2(target, path)
+            elif target.is_dir():  # none in bookworm's package; a later one may link a bundled library's folder
+                shutil.copytree(target, path)
