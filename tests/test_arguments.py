@@ -75,19 +75,21 @@ def test_one_site_given_twice_is_refused_and_a_multisites_subsites_are_two_sites
         "https://example.org/en", "https://example.org/fr")
 
 
-def test_a_site_url_with_a_password_is_refused_without_showing_it(tmp_path):
-    """``https://user:pass@host`` would put the password in every log line: refused, and the error hides it."""
+@pytest.mark.parametrize("password", ["s3cret", "abcd efgh ijkl mnop", "p@ss", "pa/ss"])
+def test_a_site_url_with_a_password_is_refused_without_showing_it(tmp_path, password):
+    """``https://user:pass@host`` would put the password in every log line: refused, and the error hides it, an
+    application password's spaces, a "/" or an "@" in it too."""
     with pytest.raises(ArgumentError) as raised:
-        CrawlArguments.parse({"site": "https://editor:s3cret@example.org"})
+        CrawlArguments.parse({"site": f"https://editor:{password}@example.org"})
     assert str(raised.value) == (
         "argument site='https://***@example.org' is not valid: expected a site URL, or several separated by commas "
         "(a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or WP_USERNAME and "
         "WP_APP_PASSWORD)")
     sites_file = tmp_path / "sites.txt"
-    sites_file.write_text("https://a.example\nhttps://editor:s3cret@b.example\n", encoding="utf-8")
+    sites_file.write_text(f"https://a.example\nhttps://editor:{password}@b.example\n", encoding="utf-8")
     with pytest.raises(ArgumentError, match=r"sites\.txt line 2: 'https://\*\*\*@b\.example' is not a site URL") as raised:
         CrawlArguments.parse({"sites_file": str(sites_file)})
-    assert "s3cret" not in str(raised.value)
+    assert password not in str(raised.value) and "editor" not in str(raised.value)
 
 
 @pytest.mark.parametrize("limit", [{"since": "2024-01-01"}, {"until": "2024-01-01"}, {"max_posts": "5"}])

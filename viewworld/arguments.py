@@ -55,23 +55,30 @@ def parse_site_url(value: str) -> str:
     value = value.strip()
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
-        raise ValueError(value)
-    parts.port  # noqa: B018 - raises ValueError for a malformed port
-    if "@" in parts.netloc:
+    # Its errors never hold the value: a password may be in it (one with a space, a "/" or an "@" too).
+    if "@" in value.partition("://")[2].partition("?")[0].partition("#")[0]:
         raise ValueError("a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or "
                          "WP_USERNAME and WP_APP_PASSWORD")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError("malformed")  # one word: the caller shows the value, not this
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError("its port is not a number from 0 to 65535") from None
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
 def without_userinfo(text: str) -> str:
-    """``text`` with what a URL holds before ``@`` hidden: an error message never shows a password.
+    """``text`` with what a URL holds before its last ``@`` hidden (up to a quote: the URL is in a repr): an error
+    message never shows a password, even one with spaces, a ``/`` or an ``@``.
 
     >>> without_userinfo("https://editor:s3cret@example.org/news")
     'https://***@example.org/news'
+    >>> without_userinfo("'https://editor:abcd efgh/p@ss@example.org' is not a site URL")
+    "'https://***@example.org' is not a site URL"
     """
-    return re.sub(r"//[^/@\s]*@", "//***@", text)
+    return re.sub(r"//[^'\"]*@", "//***@", text)
 
 
 def parse_sites(value: str) -> tuple[str, ...]:
@@ -223,9 +230,8 @@ class CrawlArguments:
                 values[name] = argument.parse(str(value))
             except ValueError as error:
                 detail = f" ({error})" if " " in str(error) else ""
-                raise ArgumentError(
-                    f"argument {name}={without_userinfo(repr(value))} is not valid: expected {argument.form}{detail}"
-                ) from None
+                raise ArgumentError(without_userinfo(
+                    f"argument {name}={repr(value)} is not valid: expected {argument.form}{detail}")) from None
         sites = values.pop("site", ()) + values.pop("sites_file", ())
         if sites:
             values["sites"] = tuple(dict.fromkeys(sites))
