@@ -111,7 +111,8 @@ def test_three_workers_crawl_two_sites_once_each_and_all_exit_0(wordpress_sites,
 
 
 def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp_path):
-    slow = {"DOWNLOAD_DELAY": "0.15", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"}  # long enough to be caught
+    slow = {"DOWNLOAD_DELAY": "0.15", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",  # long enough to be caught
+            "LOG_LEVEL": "DEBUG"}  # the pages asked for, in the logs
     sites = ",".join(site.url for site in wordpress_sites.values())
     workers = {name: start_worker(tmp_path, redis_url, name, *(["site=" + sites, "per_page=50"] if name == "a" else []),
                                   settings=slow) for name in ("a", "b", "c")}
@@ -147,6 +148,9 @@ def test_a_worker_killed_mid_crawl_loses_nothing(wordpress_sites, redis_url, tmp
         assert_valid_records(records)
         seen.setdefault(path.parent.name, set()).update(record["id"] for record in records)
     assert seen == expected_ids(wordpress_sites)
+    # The dead worker's sites went back with their options (viewworld:claims): every walk asked 50 a page.
+    logs = "".join(path.read_text(encoding="utf-8") for path in tmp_path.glob("*.log"))
+    assert set(re.findall(r"/wp/v2/posts[?&]per_page=(\d+)&page=", logs)) == {"50"}
 
 
 def enqueue_claim(redis_url: str, site_url: str, **arguments: str) -> None:

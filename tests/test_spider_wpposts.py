@@ -541,9 +541,11 @@ def test_the_mark_never_passes_the_servers_clock_when_the_walk_began(spider, see
     from viewworld.sites import Site
 
     [page] = discover_all(spider)
-    respond(page, page_body(seed_post, [1, 2, 3]), headers={"X-WP-Total": "3", "X-WP-TotalPages": "1",
-                                                            "Date": "Sat, 01 Jun 2024 00:05:00 GMT"})
-    assert spider.sites[SITE].walk_started == "2024-06-01T00:05:00Z"
+    [second] = posts_pages(respond(page, page_body(seed_post, range(150, 50, -1)), headers={
+        "X-WP-Total": "150", "X-WP-TotalPages": "2", "Date": "Sat, 01 Jun 2024 00:05:00 GMT"}))
+    respond(second, page_body(seed_post, range(50, 0, -1)), headers={
+        "X-WP-Total": "150", "X-WP-TotalPages": "2", "Date": "Sat, 01 Jun 2024 00:09:00 GMT"})
+    assert spider.sites[SITE].pages == 2 and spider.sites[SITE].walk_started == "2024-06-01T00:05:00Z"
     site = Site(SITE, pages=2, newest="2024-06-01T01:10:00Z", walk_started="2024-06-01T00:05:00Z", listed={})
     assert site.next_state(True, "2024-06-01T01:15:00Z").mark == "2024-06-01T00:05:00Z"
     site.walk_started = None  # no Date header: the newest post seen
@@ -1353,3 +1355,11 @@ def test_credentials_go_only_over_https_to_the_api_roots_host(tmp_path, caplog):
     withheld = [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()]
     assert withheld == [f"{SITE}: the application password is not sent to http://www.viewworld.org/wp-json/wp/v2/"
                         "users/me (only over https, to the API root's host www.viewworld.org)"]
+
+    # A root advertised as http (behind a TLS proxy) gets no password from a site given as https; a site given as
+    # http (a test server, an intranet) sends it to its http root.
+    site.use_root(ApiRoot.from_url("http://www.viewworld.org/wp-json/"))
+    assert not site.credentials_go_to("http://www.viewworld.org/wp-json/wp/v2/users/me")
+    plain = Site("http://127.0.0.1:8080", "http://127.0.0.1:8080", credentials=Credentials("editor", "secret"))
+    plain.use_root(ApiRoot.from_url("http://127.0.0.1:8080/wp-json/"))
+    assert plain.credentials_go_to("http://127.0.0.1:8080/wp-json/wp/v2/users/me")
