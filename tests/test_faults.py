@@ -332,7 +332,11 @@ def test_a_per_page_cap_on_every_collection_steps_the_batches_down_too(proxy, tr
     media = {post["id"]: post.get("featured_media") for post in truth["posts"]}
     assert all(bool(item["featured_media"]) == bool(media[item["id"]]) for item in result.items())
     assert all(item["author"]["name"] and item["categories"] for item in result.items())
-    assert said(result, f"{proxy.url}: the site refuses per_page=100 for featured_media; asking 50 at a time")
+    for field in ("featured_media", "author", "categories", "tags"):
+        assert said(result, f"{proxy.url}: the site refuses per_page=100 for {field}; asking 50 at a time"), field
+    tags = {post["id"]: sorted(tag["id"] for tag in post["tags"]) for post in truth["posts"]}
+    assert all(sorted(tag["id"] for tag in item["tags"]) == tags[item["id"]] for item in result.items())
+    assert any(tags.values())
     assert not said(result, "linked resources unavailable")
 
 
@@ -352,11 +356,20 @@ def test_a_silent_per_page_cap_is_walked_at_its_size(proxy, truth, tmp_path):
     assert (hourly.exit_code, ids(hourly), hourly.last_run(proxy.url)["complete"]) == (0, [], True), hourly.log[-3000:]
     asked = [seen.target for seen in proxy.requests_to(POSTS)[before:]]
     assert asked and all("per_page=10&" in target for target in asked), asked
-    # A sweep asks the usual size again (a cap lifted is seen), and its id listing finds the cap again.
+    # A sweep asks the usual size again, and its id listing finds the cap again: nothing is taken for deleted.
     relisted = run(tmp_path, proxy, "sweep=1")
-    assert (relisted.exit_code, ids(relisted), relisted.last_run(proxy.url)["complete"]) == (0, [], True)
+    assert (relisted.exit_code, relisted.items(), relisted.last_run(proxy.url)["complete"]) == (0, [], True)
     assert said(relisted, f"{proxy.url}: the id listing's page 1 held 10 of the 100 asked for, of "
                           f"{len(truth['posts'])}: the site caps its pages; asking 10 a page")
+    # The cap lifted: a sweep asks 100 and finds none, the state forgets it, and the next run asks 100 a page.
+    proxy.clear()
+    lifted = run(tmp_path, proxy, "sweep=1")
+    assert (lifted.exit_code, lifted.items(), lifted.last_run(proxy.url)["complete"]) == (0, [], True)
+    before = len(proxy.requests_to(POSTS))
+    after = run(tmp_path, proxy)
+    assert (after.exit_code, after.items()) == (0, []), after.log[-3000:]
+    asked = [seen.target for seen in proxy.requests_to(POSTS)[before:]]
+    assert asked and all(re.search(r"per_page=100\b", target) for target in asked), asked
 
 
 def test_a_count_of_zero_with_posts_on_the_page_is_not_believed(proxy, truth, tmp_path):
