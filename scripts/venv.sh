@@ -13,6 +13,10 @@ if ! python3 -c "import ensurepip, venv" 2>/dev/null; then
   fi
 fi
 
+if [ -e .venv ] && ! [ -w .venv ]; then
+  echo "venv: .venv is not writable by $(id -un) (made with sudo?): remove it, or run as its owner" >&2
+  exit 1
+fi
 requirements=requirements.txt
 [ "${1:-}" = "--test" ] && requirements=requirements-test.txt
 # A .venv made by another python3 (an upgrade, a removed interpreter) or left without pip is made again.
