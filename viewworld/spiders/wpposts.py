@@ -366,9 +366,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         if answer is not None:
             posts, listed_count, pages = answer
             site.pages += 1
+            with_links = self.revision_counts or site.credentials is not None  # revisions to fetch need the counts
             for raw in posts if site.posts_fields is None else ():
-                # Revisions to fetch need each post's count, in its _links.
-                with_links = self.revision_counts or site.credentials is not None
                 if (fields := posts_fields(raw, with_links)) is not None:
                     site.posts_fields = fields  # the pages asked for from now on use it
                     site.links_template = None if with_links else raw["_links"]
