@@ -774,3 +774,20 @@ def test_a_lazy_loaded_image_is_kept_with_its_real_url(attribute):
 def test_a_forbidden_character_and_a_reference_to_one_in_the_same_content_are_both_dropped():
     cleaned = clean_content("<p>a\x02<script></script>&#1;b</p>", POST_URL)
     assert cleaned.text == "ab"
+
+
+def test_unclosed_captions_pres_tags_and_joiners_cost_one_pass_and_keep_their_meaning():
+    """Each of these made a regex scan the rest of the text from every occurrence (thousands in a hostile post took
+    seconds): an unclosed [caption] or pre is looked for up to the next one's start, a tag up to the next "<", a run
+    of joiners from its first. What they match is as before."""
+    from viewworld.shortcodes import expand_shortcodes
+    from viewworld.text import collapse_whitespace
+
+    assert expand_shortcodes('[caption]x [caption id="a"]<img src="a.jpg"> Lake[/caption]') == (
+        'x <figure class="wp-caption"><img src="a.jpg"><figcaption class="wp-caption-text">Lake</figcaption></figure>')
+    assert expand_shortcodes("<pre>[vc_row]</pre><pre>keep [a_b]</pre>[vc_row]y[/vc_row]") == (
+        "<pre>[vc_row]</pre><pre>keep [a_b]</pre>y")
+    assert expand_shortcodes('<a title="x" [b_c]>[b_c]z[/b_c]') == '<a title="x" [b_c]>z'
+    assert collapse_whitespace("x" + "\u200d" * 3 + " a\u200d\u200cb \u200db\u200d") == "x a\u200d\u200cb b"
+    hostile = "[a b]" + "[caption]x <pre>y <a " * 3000 + "x" + "\u200d" * 3000 + "a"
+    assert expand_shortcodes(hostile).count("<pre>") == 3000 and collapse_whitespace(hostile).endswith("\u200da")

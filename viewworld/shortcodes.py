@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+# A pre, code or caption that is never closed is looked for up to the next one's start, and a tag never closed up to
+# the next "<": each costs a scan of its stretch, not of the rest of the post (thousands took seconds).
 _SHORTCODE_RE = re.compile(
-    r"""(?P<literal><(?P<code>pre|code)\b.*?</(?P=code)\s*>|<[a-zA-Z!/][^>]*>)
-      | \[caption\b(?P<caption_attributes>[^\]]*)\](?P<caption>.*?)\[/caption\]
+    r"""(?P<literal><(?P<code>pre|code)\b(?:(?!<(?P=code)\b).)*?</(?P=code)\s*>|<[a-zA-Z!/][^<>]*>)
+      | \[caption\b(?P<caption_attributes>[^\]]*)\](?P<caption>(?:(?!\[caption\b).)*?)\[/caption\]
       | \[embed\b[^\]]*\](?P<embed>[^\[<]*)\[/embed\]
       | \[(?P<closing>/)?(?P<name>[a-zA-Z][\w-]*)(?P<attributes>\s[^\[\]]*)?/?\]""",
     re.DOTALL | re.IGNORECASE | re.VERBOSE,

@@ -159,7 +159,7 @@ def parse_api_href(url: str) -> ApiHref | None:
 # Discovery ------------------------------------------------------------------------------------------
 
 _LINK_VALUE = re.compile(r'<(?P<url>[^>]*)>\s*(?P<params>(?:;\s*[^;,]+)*)')
-_HTML_LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_HTML_LINK_TAG = re.compile(r"<link\b[^<>]*>", re.IGNORECASE)  # [^<>]: a "<link" never closed costs one scan
 _ATTRIBUTE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 
 
@@ -235,6 +235,10 @@ def loads(body: bytes) -> Any:
     Traceback (most recent call last):
     ...
     json.decoder.JSONDecodeError: Expecting ':' delimiter: line 1 column 18 (char 17)
+    >>> loads(b"[" * 100000)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON nested too deeply
     """
     body = body.lstrip()
     while body.startswith(b"\xef\xbb\xbf"):  # one for each PHP file of a plugin saved with one
@@ -247,10 +251,13 @@ def loads(body: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return json.loads(body)  # UTF-16 or UTF-32, which Python's json detects
-    data, end = json.JSONDecoder().raw_decode(text)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.loads(body)  # UTF-16 or UTF-32, which Python's json detects
+        data, end = json.JSONDecoder().raw_decode(text)
+    except RecursionError:  # nesting orjson refused as too deep: no JSON we can read, not a crash of the callback
+        raise ValueError("JSON nested too deeply") from None
     rest = text[end:].lstrip()
     if rest and not _TRAILING_NOISE.match(text, end):
         raise json.JSONDecodeError("Extra data", text, len(text) - len(rest))
