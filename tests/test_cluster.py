@@ -305,6 +305,9 @@ def test_one_off_arguments_are_refused_with_redis_url(tmp_path, unused_port):
                                  "schemes (redis://, rediss://, unix://)"),
     ("redis://:s3cret@127.0.0.1:{port}/0", 3, "REDIS_URL=redis://127.0.0.1:{port}/0: cannot be reached: Error 111 "
                                               "connecting to 127.0.0.1:{port}. Connection refused."),
+    ("redis://:s3cret/x@127.0.0.1:{port}/0", 2, "REDIS_URL=redis://127.0.0.1:{port}/0: not a Redis URL"),
+    ("redis://127.0.0.1:{port}/0?password=s3cret", 3, "REDIS_URL=redis://127.0.0.1:{port}/0: cannot be reached: "
+                                                      "Error 111 connecting to 127.0.0.1:{port}. Connection refused."),
 ])
 def test_a_worker_whose_redis_is_no_url_or_down_says_so_in_one_line(tmp_path, unused_port, url, code, said):
     """Before anything is crawled, and without the password the URL holds."""

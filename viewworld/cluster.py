@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -87,19 +88,52 @@ def redis_client(settings: BaseSettings, **options: Any) -> Any:
     return get_redis(url=settings["REDIS_URL"], **(REDIS_OPTIONS | options))
 
 
+def shown_redis_url(url: str) -> str:
+    """``REDIS_URL`` as a message may show it: scheme, host, port and database, never its password (before an ``@``,
+    or a ``password=`` in its query), whatever the password holds.
+
+    >>> shown_redis_url("redis://:s3cret@127.0.0.1:6379/0"), shown_redis_url("redis://:ab/cd@host/0")
+    ('redis://127.0.0.1:6379/0', 'redis://host/0')
+    >>> shown_redis_url("redis://:p@ss/wd@host:6379/0?x"), shown_redis_url("redis://h st/0")
+    ('redis://host:6379/0', 'redis://(unreadable)')
+    >>> shown_redis_url("redis://host/0?password=s3cret")
+    'redis://host/0'
+    """
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        rest = rest.rpartition("@")[2]  # what is before the last @ is user and password, "/" and "@" in it or not
+    host, _, path = rest.partition("?")[0].partition("#")[0].partition("/")
+    if not re.fullmatch(r"[\w.-]*(?::\d*)?|\[[0-9a-fA-F:.]*\](?::\d*)?", host) or not re.fullmatch(r"\d*", path):
+        return f"{scheme}://(unreadable)"
+    return f"{scheme}://{host}" + (f"/{path}" if path else "")
+
+
+def _scrubbed(message: str, url: str, instead: str) -> str:
+    """``message`` (an error of Redis' client), or ``instead`` when it shows a piece of what in ``url`` may hold a
+    password: what comes before its last ``@``, or its query (a port "not a number" shows what follows a ":").
+
+    >>> _scrubbed("Port could not be cast to integer value as 'ab'", "redis://:ab/cd@host/0", "not a Redis URL")
+    'not a Redis URL'
+    """
+    rest = url.partition("://")[2]
+    secrets = [part for part in (rest.rpartition("@")[0], rest.partition("?")[2]) if part]
+    pieces = {piece for secret in secrets for piece in re.split(r"[:/@?&=]", secret) if piece}
+    return instead if any(piece in message for piece in pieces) else message
+
+
 def redis_problem(settings: BaseSettings, timeout: float = 10.0) -> tuple[bool, str] | None:
     """Why the Redis of ``REDIS_URL`` cannot carry a cluster: (whether the URL itself is wrong, what is wrong),
-    or None when it answers a PING within ``timeout`` seconds."""
+    or None when it answers a PING within ``timeout`` seconds. What is wrong never shows the URL's password."""
     from redis.exceptions import RedisError  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
     try:
         client = redis_client(settings, socket_connect_timeout=timeout, socket_timeout=timeout)
     except ValueError as error:
-        return True, str(error)
+        return True, _scrubbed(str(error), str(settings.get("REDIS_URL") or ""), "not a Redis URL")
     try:
         client.ping()
     except RedisError as error:
-        return False, f"cannot be reached: {error}"
+        return False, f"cannot be reached: {_scrubbed(str(error), str(settings.get('REDIS_URL') or ''), 'no answer')}"
     finally:
         client.close()
     return None

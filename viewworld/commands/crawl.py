@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, NoReturn
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
-from scrapy.utils.url import strip_url
 
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
@@ -89,11 +88,11 @@ class Command(ScrapyCrawlCommand):
                        "count; crawl one-off on one machine (without REDIS_URL)", BAD_ARGUMENTS)
             # A cluster's locks and state are in Redis, taken site by site as workers claim them, a few at a time.
             locks, sites = [], 0
-            from viewworld.cluster import redis_problem  # noqa: PLC0415 (only a cluster loads Redis)
+            from viewworld.cluster import redis_problem, shown_redis_url  # noqa: PLC0415 (only a cluster loads Redis)
 
             if (problem := redis_problem(settings)) is not None:
                 wrong_url, reason = problem
-                refuse(f"REDIS_URL={strip_url(settings['REDIS_URL'])}: {reason}",
+                refuse(f"REDIS_URL={shown_redis_url(settings['REDIS_URL'])}: {reason}",
                        BAD_ARGUMENTS if wrong_url else SITE_FAILED)
         store = StateStore(Path(settings["STATE_DIR"] or "state"))
         open_files = raise_open_files_limit()
