@@ -99,3 +99,13 @@ def test_a_sweep_in_a_one_off_crawl_is_refused_naming_both(limit):
     with pytest.raises(ArgumentError, match=f"argument sweep cannot be used with {name}: a one-off crawl"):
         CrawlArguments.parse({"sweep": "1", **limit})
     assert CrawlArguments.parse({"full": "1", **limit}).one_off
+
+
+def test_a_site_without_a_scheme_holding_a_password_and_a_host_of_dots_are_refused_an_idn_is_written_in_ascii():
+    with pytest.raises(ArgumentError) as raised:
+        CrawlArguments.parse({"site": "editor:abcd efgh@example.org"})
+    assert "abcd" not in str(raised.value) and "site='***@example.org'" in str(raised.value)
+    for dots in ("https://..", "."):
+        with pytest.raises(ArgumentError, match="expected a site URL"):
+            CrawlArguments.parse({"site": dots})  # its output and state folder would be OUTPUT_DIR's parent
+    assert CrawlArguments.parse({"site": "https://bücher.de/news"}).sites == ("https://xn--bcher-kva.de/news",)

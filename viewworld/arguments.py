@@ -51,6 +51,8 @@ def parse_site_url(value: str) -> str:
     'https://www.viewworld.org'
     >>> parse_site_url("http://127.0.0.1:8080/news/")
     'http://127.0.0.1:8080/news'
+    >>> parse_site_url("Bücher.de:8443")
+    'https://xn--bcher-kva.de:8443'
     """
     value = value.strip()
     if "://" not in value:
@@ -60,13 +62,19 @@ def parse_site_url(value: str) -> str:
         raise ValueError("a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or "
                          "WP_USERNAME and WP_APP_PASSWORD")
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
-        raise ValueError("malformed")  # one word: the caller shows the value, not this
+    if parts.scheme not in ("http", "https") or not (parts.hostname or "").strip(".") or " " in value:
+        raise ValueError("malformed")  # one word: the caller shows the value, not this ("https://.." neither)
     try:
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
+        port = parts.port
     except ValueError:
         raise ValueError("its port is not a number from 0 to 65535") from None
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+    netloc = parts.netloc.lower()
+    if not netloc.isascii():  # Scrapy asks for bücher.de as xn--bcher-kva.de: the site is known by that name
+        try:
+            netloc = parts.hostname.encode("idna").decode("ascii") + ("" if port is None else f":{port}")
+        except UnicodeError:
+            raise ValueError("its host is no international domain name IDNA can write") from None
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def without_userinfo(text: str) -> str:
@@ -77,8 +85,11 @@ def without_userinfo(text: str) -> str:
     'https://***@example.org/news'
     >>> without_userinfo("'https://editor:abcd efgh/p@ss@example.org' is not a site URL")
     "'https://***@example.org' is not a site URL"
+    >>> without_userinfo("site='editor:s3cret@example.org'")  # no scheme: from the quote
+    "site='***@example.org'"
     """
-    return re.sub(r"//[^'\"]*@", "//***@", text)
+    text = re.sub(r"//[^'\"]*@", "//***@", text)
+    return re.sub(r"(['\"])(?![^'\"]*//)[^'\"]*@", r"\1***@", text)
 
 
 def parse_sites(value: str) -> tuple[str, ...]:
