@@ -1123,6 +1123,19 @@ def test_a_post_pushed_off_a_listing_whose_count_did_not_move_is_not_said_delete
     assert 101 in state.posts  # (10 was listed on page 1, before it went: the next sweep finds it gone)
 
 
+def test_a_deletion_check_answered_with_ids_it_did_not_ask_for_takes_none_of_them(tmp_path):
+    """A broken or hostile site answers the check for 101 with thousands of other ids: they are not listed, and
+    not fetched (they made one include= URL of megabytes)."""
+    spider, listing = sweep_on_a_site_of_150(tmp_path)
+    output = respond(listing, listed(range(1, 101)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    [page_2] = listing_requests(output)
+    output = respond(page_2, listed(range(102, 151)), headers={"X-WP-Total": "149", "X-WP-TotalPages": "2"})
+    [check] = deletion_checks(output)
+    output = respond(check, listed([101, *range(1000, 6000)]), headers={"X-WP-Total": "1"})
+    assert [request for request in output if isinstance(request, Request)] == []
+    assert set(spider.sites[SITE].listed) == {*range(1, 101), *range(102, 151), 101}
+
+
 def test_an_incremental_run_fetches_a_post_published_since_the_mark_but_modified_before_it(tmp_path):
     """A post scheduled in May goes public in June with May's ``modified_gmt``: ``modified_after`` misses
     it, the listing of ids published since the mark (less the overlap) does not."""

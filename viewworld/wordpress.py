@@ -528,10 +528,26 @@ def _term_id_field(taxonomy: str, collection_route: str) -> str:
     return _TERM_FIELDS.get(taxonomy) or collection_route.rsplit("/", 1)[-1]
 
 
+# The most terms of one taxonomy a post is taken to have: a real post has tens; a hostile one naming millions would
+# make as many thousands of include= batches, and as many errors in its record.
+MAX_TERMS_A_POST = 1000
+
+
 def _term_ids(ids: object) -> tuple[int, ...]:
+    """A post's distinct positive term ids, the first ``MAX_TERMS_A_POST`` of them.
+
+    >>> _term_ids([3, "4", 3, 0, -1, True]), len(_term_ids(list(range(1, 5000))))
+    ((3, 4), 1000)
+    """
     if not isinstance(ids, list):
         return ()
-    return tuple(dict.fromkeys(i for i in map(_positive_int, ids) if i))
+    found: dict[int, None] = {}
+    for term_id in map(_positive_int, ids):
+        if term_id and term_id not in found:
+            found[term_id] = None
+            if len(found) == MAX_TERMS_A_POST:
+                break
+    return tuple(found)
 
 
 def _term_field(taxonomy: str) -> str:

@@ -178,14 +178,16 @@ class IdListing:
             logger.warning("%s: the deletion check got %d of the %d public posts it asked for (the site caps its "
                            "pages); no tombstone this run", site.url, answer[1], answer[2].total)
             return
-        public = {item["id"]: gmt(item.get("modified_gmt")) for item in answer[0]}
+        asked = set(ids)  # an answer naming more (a hostile or broken site) adds nothing to the listing
+        public = {item["id"]: gmt(item.get("modified_gmt")) for item in answer[0] if item["id"] in asked}
         site.listed.update(public)
         now = utc_now()
         gone = [self.handed_out(Tombstone(site.key, post_id, True, now), site) for post_id in ids
                 if post_id not in public]
         # Asked for before anything is yielded: the site is never seen done between the two.
         changed = site.missing_from_walk(among=public)
-        refetch = [self.posts_request(site, 0, include=changed)] if changed else []
+        refetch = [self.posts_request(site, 0, include=changed[start:start + site.per_page])
+                   for start in range(0, len(changed), site.per_page)]
         yield from gone
         yield from refetch
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
