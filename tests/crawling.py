@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from viewworld.credentials import CREDENTIAL_VARIABLES
 from viewworld.sites import site_key
 from viewworld.state import StateStore
 
@@ -25,7 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "viewworld" / "schemas"
 # Tests crawl loopback servers: no politeness delay, so that the suite stays fast.
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "PROGRESS_INTERVAL": "0", "LOG_LEVEL": "INFO"}
-CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
 
 
 @dataclass

@@ -46,3 +46,16 @@ def test_a_username_without_a_password_is_refused():
 
 def test_the_authorization_header_is_http_basic():
     assert Credentials("editor", "abcd efgh").authorization() == b"Basic ZWRpdG9yOmFiY2QgZWZnaA=="
+
+
+def test_scrapys_http_cache_is_refused_with_credentials(tmp_path):
+    """The cache writes each request's headers to disk, Authorization among them: exit 2 before anything is asked."""
+    from tests.crawling import crawl
+
+    result = crawl(tmp_path, "site=http://127.0.0.1:9", settings={"HTTPCACHE_ENABLED": "True"},
+                   env={"WP_USERNAME": "editor", "WP_APP_PASSWORD": "abcd efgh ijkl"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "scrapy crawl: HTTPCACHE_ENABLED with credentials: Scrapy's HTTP cache writes each request's headers to disk, "
+        "the application password among them; crawl without the cache")
+    assert not list(tmp_path.rglob("*.jsonl")) and "abcd" not in result.stderr

@@ -33,6 +33,10 @@ class Credentials:
         return basic_auth_header(self.username, self.password)
 
 
+# Where credentials come from: the environment's variables, never arguments.
+CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
+
+
 def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | None = None, *,
                           single_site_variables: bool = True) -> dict[str, Credentials]:
     """Credentials by site URL.

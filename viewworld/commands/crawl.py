@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import resource
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
 
+from viewworld.credentials import CREDENTIAL_VARIABLES
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
@@ -80,6 +82,9 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = BAD_ARGUMENTS
                 return
         settings = self.crawler_process.settings
+        if settings.getbool("HTTPCACHE_ENABLED") and any(os.environ.get(name) for name in CREDENTIAL_VARIABLES):
+            refuse("HTTPCACHE_ENABLED with credentials: Scrapy's HTTP cache writes each request's headers to disk, "
+                   "the application password among them; crawl without the cache", BAD_ARGUMENTS)
         if settings.get("REDIS_URL"):
             # A claim carries full, sweep and per_page to whichever worker pops it; a one-off crawl's dates and
             # count would hold for this worker's claims only, and it would crawl them without a lock.
