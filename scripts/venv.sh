@@ -19,10 +19,10 @@ if [ -e .venv ] && ! [ -w .venv ]; then
 fi
 requirements=requirements.txt
 [ "${1:-}" = "--test" ] && requirements=requirements-test.txt
-# A .venv made by another python3 (an upgrade, a removed interpreter) or left without pip is made again.
-version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-if ! [ "$(.venv/bin/python -c 'import pip, sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$version" ]; then
-  [ -e .venv ] && echo "venv: .venv is not a working Python $version virtualenv; making it again" >&2
+# A .venv whose python no longer runs (a removed interpreter), or runs without pip (left half made, or its python
+# upgraded under it: its packages are another version's), is made again; any other is kept, whatever its version.
+if ! .venv/bin/python -c 'import pip' >/dev/null 2>&1; then
+  [ -e .venv ] && echo "venv: .venv has no working python with pip; making it again" >&2
   python3 -m venv --clear .venv
 fi
 stamp=".venv/.installed-$(basename "$requirements" .txt)"

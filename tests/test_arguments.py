@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_site_without_a_scheme_holding_a_password_and_a_host_of_dots_are_refus
         with pytest.raises(ArgumentError, match="expected a site URL"):
             CrawlArguments.parse({"site": dots})  # its output and state folder would be OUTPUT_DIR's parent
     assert CrawlArguments.parse({"site": "https://bücher.de/news"}).sites == ("https://xn--bcher-kva.de/news",)
+
+
+def test_what_is_taken_for_a_password_and_how_errors_show_the_rest(tmp_path):
+    """A path with "@" is a path; a password with a quote or a comma is not shown in part; a sites_file path with "@"
+    is shown whole."""
+    assert CrawlArguments.parse({"site": "https://example.org/@team"}).sites == ("https://example.org/@team",)
+    for value, shown in (("https://editor:ab'cd@x.org", "'https://***@x.org'"),
+                         ("https://a.org,https://editor:p,ss@b.org", "'(not shown: it holds a user name or password)'")):
+        with pytest.raises(ArgumentError) as raised:
+            CrawlArguments.parse({"site": value})
+        assert str(raised.value).startswith(f"argument site={shown} is not valid") and "editor" not in str(raised.value)
+    missing = tmp_path / "crawl@prod" / "sites.txt"
+    with pytest.raises(ArgumentError, match=rf"^argument sites_file='{re.escape(str(missing))}' is not valid: "):
+        CrawlArguments.parse({"sites_file": str(missing)})

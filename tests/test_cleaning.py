@@ -791,3 +791,9 @@ def test_unclosed_captions_pres_tags_and_joiners_cost_one_pass_and_keep_their_me
     assert collapse_whitespace("x" + "\u200d" * 3 + " a\u200d\u200cb \u200db\u200d") == "x a\u200d\u200cb b"
     hostile = "[a b]" + "[caption]x <pre>y <a " * 3000 + "x" + "\u200d" * 3000 + "a"
     assert expand_shortcodes(hostile).count("<pre>") == 3000 and collapse_whitespace(hostile).endswith("\u200da")
+
+
+def test_a_stray_body_end_and_start_in_the_content_keep_the_first_body():
+    """The parse's body is taken without a search when it is html's only child; libxml2 makes a second one of a
+    stray "</body>...<body>", and the first is the content's, as before."""
+    assert clean_content("<p>a</p></body><head></head><body><p>b</p>", POST_URL).text == "a"

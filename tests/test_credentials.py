@@ -26,6 +26,18 @@ def test_the_credentials_file_maps_each_site_to_its_user_www_or_not(tmp_path):
     assert found == {A: Credentials("ay", "a pass"), B: Credentials("bee", "b pass")}
 
 
+def test_a_credentials_file_may_name_an_international_site_as_it_is_written():
+    """The crawl knows bücher.de as xn--bcher-kva.de (what Scrapy asks for); the file may say either."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "credentials.json"
+        path.write_text(json.dumps({"https://bücher.de": {"username": "u", "app_password": "p q"}}), encoding="utf-8")
+        found = credentials_for_sites(("https://xn--bcher-kva.de",), {"WP_CREDENTIALS_FILE": str(path)})
+    assert found == {"https://xn--bcher-kva.de": Credentials("u", "p q")}
+
+
 @pytest.mark.parametrize("content, message", [
     ("not json", "not valid JSON"),
     ('["a list"]', "expected an object of site URL to credentials"),

@@ -58,7 +58,7 @@ def parse_site_url(value: str) -> str:
     if "://" not in value:
         value = "https://" + value
     # Its errors never hold the value: a password may be in it (one with a space, a "/" or an "@" too).
-    if "@" in value.partition("://")[2].partition("?")[0].partition("#")[0]:
+    if holds_userinfo(value):
         raise ValueError("a user name or password in the URL: credentials go in WP_CREDENTIALS_FILE, or "
                          "WP_USERNAME and WP_APP_PASSWORD")
     parts = urlsplit(value)
@@ -77,19 +77,41 @@ def parse_site_url(value: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def without_userinfo(text: str) -> str:
-    """``text`` with what a URL holds before its last ``@`` hidden (up to a quote: the URL is in a repr): an error
-    message never shows a password, even one with spaces, a ``/`` or an ``@``.
+# A URL's authority when it holds no user name or password: a host (an IPv6 one in brackets) and a port.
+_HOST_AND_PORT_RE = re.compile(r"(?:\[[0-9a-fA-F:.]*\]|[^:@\[\]]*)(?::\d*)?")
 
-    >>> without_userinfo("https://editor:s3cret@example.org/news")
-    'https://***@example.org/news'
-    >>> without_userinfo("'https://editor:abcd efgh/p@ss@example.org' is not a site URL")
-    "'https://***@example.org' is not a site URL"
-    >>> without_userinfo("site='editor:s3cret@example.org'")  # no scheme: from the quote
-    "site='***@example.org'"
+
+def holds_userinfo(url: str) -> bool:
+    """Whether a URL holds a user name or password: an ``@`` in its authority, or an ``@`` further on after an
+    authority that is no host and port (a password with a "/" in it).
+
+    >>> [holds_userinfo(url) for url in ("https://editor:pw@example.org", "editor:pa/ss@example.org",
+    ...                                  "https://example.org/@team", "http://[::1]:8080/@x", "/srv/a@b/sites.txt")]
+    [True, True, False, False, False]
     """
-    text = re.sub(r"//[^'\"]*@", "//***@", text)
-    return re.sub(r"(['\"])(?![^'\"]*//)[^'\"]*@", r"\1***@", text)
+    rest = url.strip().partition("://")[2] if "://" in url else url.strip()
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return "@" in authority or ("@" in rest and not _HOST_AND_PORT_RE.fullmatch(authority))
+
+
+def without_userinfo(text: str) -> str:
+    """A site URL, or several separated by commas, as an error may show it: the user name and password of one
+    that holds them hidden, whatever the password holds (spaces, quotes, "/", "@"); several of which one holds them
+    are not shown at all (a "," may be in the password).
+
+    >>> without_userinfo("https://editor:abcd ef'gh/p@ss@example.org/news")
+    'https://***@example.org/news'
+    >>> without_userinfo("editor:s3cret@example.org"), without_userinfo("/srv/crawl@prod/sites.txt")
+    ('***@example.org', '/srv/crawl@prod/sites.txt')
+    >>> without_userinfo("https://a.example,https://editor:p,ss@b.example")
+    '(not shown: it holds a user name or password)'
+    """
+    if not any(holds_userinfo(part) for part in (text, *text.split(","))):
+        return text
+    if "," in text:
+        return "(not shown: it holds a user name or password)"
+    head, separator, rest = text.partition("://")
+    return (head + separator if separator else "") + "***@" + (rest if separator else text).rpartition("@")[2]
 
 
 def parse_sites(value: str) -> tuple[str, ...]:
@@ -110,7 +132,7 @@ def parse_sites_file(value: str) -> tuple[str, ...]:
             parse_site_url(site)
         except ValueError as error:
             detail = f" ({error})" if " " in str(error) else ""
-            shown = without_userinfo(repr(site))
+            shown = repr(without_userinfo(site))
             raise ValueError(f"{value} line {number}: {shown} is not a site URL{detail}") from None
     if not sites:
         raise ValueError(f"{value} names no site")
@@ -241,8 +263,9 @@ class CrawlArguments:
                 values[name] = argument.parse(str(value))
             except ValueError as error:
                 detail = f" ({error})" if " " in str(error) else ""
-                raise ArgumentError(without_userinfo(
-                    f"argument {name}={repr(value)} is not valid: expected {argument.form}{detail}")) from None
+                raise ArgumentError(
+                    f"argument {name}={without_userinfo(str(value))!r} is not valid: expected {argument.form}{detail}"
+                ) from None
         sites = values.pop("site", ()) + values.pop("sites_file", ())
         if sites:
             values["sites"] = tuple(dict.fromkeys(sites))

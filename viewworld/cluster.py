@@ -89,35 +89,43 @@ def redis_client(settings: BaseSettings, **options: Any) -> Any:
 
 
 def shown_redis_url(url: str) -> str:
-    """``REDIS_URL`` as a message may show it: scheme, host, port and database, never its password (before an ``@``,
-    or a ``password=`` in its query), whatever the password holds.
+    """``REDIS_URL`` as a message may show it: scheme, host, port and database (a socket's path), never its
+    password (before an ``@``, or a ``password=`` in its query), whatever the password holds.
 
     >>> shown_redis_url("redis://:s3cret@127.0.0.1:6379/0"), shown_redis_url("redis://:ab/cd@host/0")
     ('redis://127.0.0.1:6379/0', 'redis://host/0')
     >>> shown_redis_url("redis://:p@ss/wd@host:6379/0?x"), shown_redis_url("redis://h st/0")
     ('redis://host:6379/0', 'redis://(unreadable)')
-    >>> shown_redis_url("redis://host/0?password=s3cret")
-    'redis://host/0'
+    >>> shown_redis_url("redis://host/0?password=s3cret"), shown_redis_url("unix://:pw@/run/redis.sock?db=2")
+    ('redis://host/0', 'unix:///run/redis.sock')
     """
     scheme, _, rest = url.partition("://")
     if "@" in rest:
         rest = rest.rpartition("@")[2]  # what is before the last @ is user and password, "/" and "@" in it or not
-    host, _, path = rest.partition("?")[0].partition("#")[0].partition("/")
+    rest = rest.partition("?")[0].partition("#")[0]
+    if scheme == "unix":
+        return f"unix://{rest}" if re.fullmatch(r"[\w./-]*", rest) else "unix://(unreadable)"
+    host, _, path = rest.partition("/")
     if not re.fullmatch(r"[\w.-]*(?::\d*)?|\[[0-9a-fA-F:.]*\](?::\d*)?", host) or not re.fullmatch(r"\d*", path):
         return f"{scheme}://(unreadable)"
     return f"{scheme}://{host}" + (f"/{path}" if path else "")
 
 
 def _scrubbed(message: str, url: str, instead: str) -> str:
-    """``message`` (an error of Redis' client), or ``instead`` when it shows a piece of what in ``url`` may hold a
-    password: what comes before its last ``@``, or its query (a port "not a number" shows what follows a ":").
+    """``message`` (an error of Redis' client), or ``instead`` when it shows a piece of the password in ``url``:
+    after the ``:`` of what comes before its last ``@``, or a ``password=`` of its query (a port "not a number"
+    shows what follows a ":" up to a "/").
 
     >>> _scrubbed("Port could not be cast to integer value as 'ab'", "redis://:ab/cd@host/0", "not a Redis URL")
     'not a Redis URL'
+    >>> _scrubbed("Error 111 connecting to redis:6379.", "redis://redis:s3cret@redis:6379?db=1", "no answer")
+    'Error 111 connecting to redis:6379.'
     """
     rest = url.partition("://")[2]
-    secrets = [part for part in (rest.rpartition("@")[0], rest.partition("?")[2]) if part]
-    pieces = {piece for secret in secrets for piece in re.split(r"[:/@?&=]", secret) if piece}
+    passwords = [rest.rpartition("@")[0].partition(":")[2]]
+    passwords += [value for name, _, value in (pair.partition("=") for pair in rest.partition("?")[2].split("&"))
+                  if name == "password"]
+    pieces = {piece for password in passwords for piece in re.split(r"[:/@?#&]", password) if piece}
     return instead if any(piece in message for piece in pieces) else message
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from w3lib.http import basic_auth_header
 
+from viewworld.arguments import parse_site_url
 from viewworld.sites import same_site
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ class Credentials:
 CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
 
 
+def _as_site(url: str) -> str:
+    """A credentials file's site as sites are known (an international name in ASCII, as the crawl writes it)."""
+    try:
+        return parse_site_url(url)
+    except ValueError:
+        return url
+
+
 def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | None = None, *,
                           single_site_variables: bool = True) -> dict[str, Credentials]:
     """Credentials by site URL.
@@ -52,7 +61,7 @@ def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | N
         entries = _read_credentials_file(path)
         for site in sites:
             for entry_site, credentials in entries.items():
-                if same_site(site, entry_site):
+                if same_site(site, _as_site(entry_site)):
                     found[site] = credentials
     username, password = environ.get("WP_USERNAME"), environ.get("WP_APP_PASSWORD")
     if username and password and len(sites) == 1 and single_site_variables:
