@@ -134,14 +134,15 @@ def redis_problem(settings: BaseSettings, timeout: float = 10.0) -> tuple[bool, 
     or None when it answers a PING within ``timeout`` seconds. What is wrong never shows the URL's password."""
     from redis.exceptions import RedisError  # noqa: PLC0415 (a crawl on one machine never loads Redis)
 
+    url = str(settings.get("REDIS_URL") or "")
     try:
         client = redis_client(settings, socket_connect_timeout=timeout, socket_timeout=timeout)
     except ValueError as error:
-        return True, _scrubbed(str(error), str(settings.get("REDIS_URL") or ""), "not a Redis URL")
+        return True, _scrubbed(str(error), url, "not a Redis URL")
     try:
         client.ping()
     except RedisError as error:
-        return False, f"cannot be reached: {_scrubbed(str(error), str(settings.get('REDIS_URL') or ''), 'no answer')}"
+        return False, f"cannot be reached: {_scrubbed(str(error), url, 'no answer')}"
     finally:
         client.close()
     return None
