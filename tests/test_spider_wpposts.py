@@ -1063,6 +1063,16 @@ def listed(ids: Any) -> bytes:
     return json.dumps([{"id": post_id, "modified_gmt": "2024-01-01T00:00:00"} for post_id in ids]).encode()
 
 
+def test_a_listing_that_claims_a_million_posts_is_asked_for_a_few_pages_at_a_time(tmp_path):
+    """Its pages go as answers come back (twice the site's concurrency in flight), not 10,000 requests at once."""
+    spider, listing = sweep_on_a_site_of_150(tmp_path)
+    headers = {"X-WP-Total": "1000000", "X-WP-TotalPages": "10000"}
+    pages = listing_requests(respond(listing, listed(range(1, 101)), headers=headers))
+    assert [request.cb_kwargs["page"] for request in pages] == [2, 3]
+    assert [request.cb_kwargs["page"] for request in listing_requests(respond(pages[0], b"[]", status=500))] == [4]
+    assert spider.sites[SITE].listing_pages["all"] == (4, 10000)
+
+
 def test_a_deletion_while_the_ids_are_listed_makes_no_tombstone_and_the_sweep_waits(tmp_path, caplog):
     """Post 10 is deleted between the listing's pages: page 2 starts at 102, and 101, still public, is
     listed nowhere. Its count moved: nothing is said deleted, and the mark and the sweep wait."""

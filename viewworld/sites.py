@@ -139,6 +139,8 @@ class Site:
     listing_lost: bool = False
     listings: dict[str, set[int]] = field(default_factory=dict)
     """Per listing asked for (``all``, ``walk``, ``published``): the ``X-WP-Total`` its pages told."""
+    listing_pages: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per listing: (the highest page asked for, the last page its pages told of)."""
     written: dict[int, str] = field(default_factory=dict)
     """Posts whose line is written: id -> ``modified_gmt``."""
     tombstones: list[int] = field(default_factory=list)
@@ -293,7 +295,7 @@ class Site:
         worker that crawls thousands of sites keeps only what its summary says of each, and no secret)."""
         self.state, self.listed, self.credentials = None, None, None
         self.post_ids, self.written, self.tombstones, self.retry_posts = set(), {}, [], set()
-        self.totals, self.listings = set(), {}
+        self.totals, self.listings, self.listing_pages = set(), {}, {}
 
     @property
     def complete(self) -> bool:

@@ -43,6 +43,7 @@ class IdListing:
     since_mark: Any
     read_list: Any
     last_page_told: Any
+    concurrency: int
     page_lost: Any
     assembled: Any
     handed_out: Any
@@ -77,6 +78,8 @@ class IdListing:
         elif listing == "published":
             params["after"] = self.since_mark(site)
         site.listing_in_flight += 1
+        asked, last = site.listing_pages.get(listing, (0, 0))
+        site.listing_pages[listing] = (max(asked, page), last)
         return self.request(site, site.api_root.endpoint("/wp/v2/posts", params), self.parse_listing,
                             self.listing_failed, cb_kwargs={"page": page, "listing": listing,
                                                             "per_page": site.per_page})
@@ -103,15 +106,24 @@ class IdListing:
                     site.lower_page_size(size)
                 last = min(-(-pages.total // size), MAX_PAGES)
             else:
-                # Listing pages are small: every page a page tells of goes at once.
                 last = self.last_page_told(site, pages, page, listed_count, MAX_PAGES) or page
-            for next_page in range(page + 1, last + 1):
-                yield self.listing_request(site, next_page, listing)
+            asked, told = site.listing_pages[listing]
+            site.listing_pages[listing] = (asked, max(told, last))
+        yield from self.more_listing_pages(site, listing)
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
 
+    def more_listing_pages(self, site: Site, listing: str) -> Iterator[Request]:
+        """A listing's next pages, up to the last its pages told of, a few more than the site's concurrency in
+        flight: a count of millions (a hostile or broken site) does not put as many requests in memory at once."""
+        window = 2 * self.concurrency
+        while site.failure is None and site.listing_in_flight < window and \
+                (pages := site.listing_pages.get(listing)) and pages[0] < pages[1]:
+            yield self.listing_request(site, pages[0] + 1, listing)
+
     def listing_failed(self, failure: Failure) -> Iterator[Any]:
         site = self.listing_request_lost(failure, "id listing")
+        yield from self.more_listing_pages(site, failure.request.cb_kwargs["listing"])
         if site.listing_in_flight == 0:
             yield from self.listing_done(site)
 
