@@ -26,6 +26,15 @@ def test_the_credentials_file_maps_each_site_to_its_user_www_or_not(tmp_path):
     assert found == {A: Credentials("ay", "a pass"), B: Credentials("bee", "b pass")}
 
 
+def test_a_credentials_file_entry_for_https_is_not_used_for_the_site_given_as_http(tmp_path):
+    """Its password would go in clear; an entry for http is used over https (nothing is lost)."""
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps({"https://a.example": {"username": "ay", "app_password": "a pass"},
+                                "http://b.example": {"username": "bee", "app_password": "b pass"}}), encoding="utf-8")
+    found = credentials_for_sites(("http://a.example", "https://b.example"), {"WP_CREDENTIALS_FILE": str(path)})
+    assert found == {"https://b.example": Credentials("bee", "b pass")}
+
+
 def test_a_credentials_file_may_name_an_international_site_as_it_is_written():
     """The crawl knows bücher.de as xn--bcher-kva.de (what Scrapy asks for); the file may say either."""
     import tempfile

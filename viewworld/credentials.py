@@ -61,7 +61,9 @@ def credentials_for_sites(sites: tuple[str, ...], environ: Mapping[str, str] | N
         entries = _read_credentials_file(path)
         for site in sites:
             for entry_site, credentials in entries.items():
-                if same_site(site, _as_site(entry_site)):
+                # An entry for https is not for the site given as http: its password would go in clear.
+                downgrade = entry_site.strip().lower().startswith("https://") and site.startswith("http://")
+                if same_site(site, _as_site(entry_site)) and not downgrade:
                     found[site] = credentials
     username, password = environ.get("WP_USERNAME"), environ.get("WP_APP_PASSWORD")
     if username and password and len(sites) == 1 and single_site_variables:
