@@ -154,12 +154,15 @@ class IdListing:
         if retry:
             logger.info("%s: fetching again %d posts an earlier run wrote without a linked resource", site.url,
                         len(retry))
-        ids = missing + retry
-        requests = [self.posts_request(site, 0, include=ids[start:start + site.per_page])
-                    for start in range(0, len(ids), site.per_page)]
-        yield from requests
+        yield from self.requests_by_id(site, missing + retry)
         yield from self.tombstones(site)
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
+
+    def requests_by_id(self, site: Site, ids: list[int]) -> list[Request]:
+        """Requests for the posts of ``ids`` (``include=``), the site's page size at a time; made at once, before any
+        is yielded."""
+        return [self.posts_request(site, 0, include=ids[start:start + site.per_page])
+                for start in range(0, len(ids), site.per_page)]
 
     def tombstones(self, site: Site) -> Iterator[Request]:
         """Posts written before that the walk or listing did not show are asked for by id (``include=``,
@@ -198,8 +201,7 @@ class IdListing:
                 if post_id not in public]
         # Asked for before anything is yielded: the site is never seen done between the two.
         changed = site.missing_from_walk(among=public)
-        refetch = [self.posts_request(site, 0, include=changed[start:start + site.per_page])
-                   for start in range(0, len(changed), site.per_page)]
+        refetch = self.requests_by_id(site, changed)
         yield from gone
         yield from refetch
         yield from self.assembled(flush_site=site if site.pages_in_flight == 0 else None)
