@@ -38,6 +38,14 @@ class Credentials:
 CREDENTIAL_VARIABLES = ("WP_USERNAME", "WP_APP_PASSWORD", "WP_CREDENTIALS_FILE")
 
 
+def credentials_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether any credentials variable is set: then a crawl verifies every TLS certificate
+    (``DOWNLOAD_VERIFY_CERTIFICATES``, which Scrapy leaves off), since an application password sent over TLS
+    to a peer nobody checked goes to whoever answers for the host."""
+    environ = os.environ if environ is None else environ
+    return any(environ.get(name) for name in CREDENTIAL_VARIABLES)
+
+
 def _as_site(url: str) -> str:
     """A credentials file's site as sites are known (an international name in ASCII, as the crawl writes it)."""
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import resource
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
 
-from viewworld.credentials import CREDENTIAL_VARIABLES
+from viewworld.credentials import credentials_configured
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
@@ -82,9 +81,13 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = BAD_ARGUMENTS
                 return
         settings = self.crawler_process.settings
-        if settings.getbool("HTTPCACHE_ENABLED") and any(os.environ.get(name) for name in CREDENTIAL_VARIABLES):
+        if settings.getbool("HTTPCACHE_ENABLED") and credentials_configured():
             refuse("HTTPCACHE_ENABLED with credentials: Scrapy's HTTP cache writes each request's headers to disk, "
                    "the application password among them; crawl without the cache", BAD_ARGUMENTS)
+        if (credentials_configured() and not settings.getbool("DOWNLOAD_VERIFY_CERTIFICATES")
+                and settings.getpriority("DOWNLOAD_VERIFY_CERTIFICATES") >= SETTINGS_PRIORITIES["spider"]):
+            refuse("DOWNLOAD_VERIFY_CERTIFICATES=False with credentials: the application password would go to whoever "
+                   "answers for the site's host; crawl without credentials, or fix the site's certificate", BAD_ARGUMENTS)
         if settings.get("REDIS_URL"):
             # A claim carries full, sweep and per_page to whichever worker pops it; a one-off crawl's dates and
             # count would hold for this worker's claims only, and it would crawl them without a lock.

@@ -70,5 +70,9 @@ def describe_failure(failure: Failure) -> str:
     if isinstance(error, TwistedTimeoutError):
         return f"timed out: {failure.getErrorMessage()}"
     message = failure.getErrorMessage()
+    if "certificate verify failed" in message or "VerificationError" in message:
+        return ("TLS certificate not verified (" + ("certificate verify failed" if "verify failed" in message else
+                "it names another host") + "): certificates are checked (DOWNLOAD_VERIFY_CERTIFICATES), as they are "
+                "whenever credentials are set")
     name = type(error).__name__
     return f"{name}: {message}" if message and name not in message else (message or name)

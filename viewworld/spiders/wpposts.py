@@ -35,7 +35,7 @@ from viewworld import cluster
 from viewworld.cluster import ClusterClaims
 from viewworld.arguments import CrawlArguments
 from viewworld.assembly import Batch, PostAssembler, build_post, gmt
-from viewworld.credentials import credentials_for_sites
+from viewworld.credentials import credentials_configured, credentials_for_sites
 from viewworld.output import recover_part_files
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
 from viewworld.spiders.common import answer_error, describe_failure, is_json, utc_now, with_int_id
@@ -132,6 +132,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
     def update_settings(cls, settings: BaseSettings) -> None:
         super().update_settings(settings)
         cluster.configure(settings)
+        if credentials_configured():  # the crawl command refuses a DOWNLOAD_VERIFY_CERTIFICATES=False given with -s
+            settings.set("DOWNLOAD_VERIFY_CERTIFICATES", True, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> WpPostsSpider:
