@@ -20,6 +20,7 @@ import asyncio
 import json
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -30,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
     from types import TracebackType
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection",
@@ -114,7 +116,11 @@ class Seen:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: a certificate and its key, to answer over TLS (``https://``) what the upstream answers over http,
+        with the upstream's URLs rewritten to the proxy's host and port but left ``http://``, as a WordPress behind a
+        TLS proxy that believes it is served over http writes them."""
+        self.tls = tls
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
@@ -131,7 +137,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def authority(self) -> str:
@@ -197,7 +203,11 @@ class FaultProxy:
     async def _serve(self, ready: threading.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=256, limit=1 << 20)
+        context = None
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=256, limit=1 << 20, ssl=context)
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
         async with server:
@@ -239,7 +249,7 @@ class FaultProxy:
                 seen.status = None if answer.reset else answer.status
                 if not await self._send(writer, answer, keep_alive) or not keep_alive:
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
             self._connections.discard(writer)

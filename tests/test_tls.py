@@ -9,6 +9,7 @@ import http.server
 import ipaddress
 import ssl
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +20,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.crawling import crawl
+from tests.crawling import assert_valid_records, crawl
+from tests.faults import FaultProxy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from tests.wordpress.site import WordPressSite
 
 CREDENTIALS = {"WP_USERNAME": "editor", "WP_APP_PASSWORD": "abcd efgh ijkl mnop"}
 
@@ -148,3 +152,35 @@ def test_verification_cannot_be_turned_off_with_credentials(tmp_path: Path) -> N
     assert result.stderr.strip().splitlines()[-1] == (
         "scrapy crawl: DOWNLOAD_VERIFY_CERTIFICATES=False with credentials: the application password would go to "
         "whoever answers for the site's host; crawl without credentials, or fix the site's certificate")
+
+
+@pytest.mark.wordpress
+def test_a_wordpress_that_writes_its_urls_with_http_is_crawled_over_https_with_its_credentials(
+        wordpress_sites: dict[str, WordPressSite], certificates: Certificates, tmp_path: Path) -> None:
+    """A WordPress behind a TLS proxy that believes it is served over http (its ``home`` is http) writes its API
+    root and every ``_links`` href with http: the site given as https is crawled over https only (here nothing
+    answers http on that port), and its application password goes with the revisions requests over TLS."""
+    site = wordpress_sites["pretty"]
+    truth = {post["id"]: post for post in site.truth()["posts"]}
+    with FaultProxy(site.url, tls=certificates.for_127) as proxy:
+        context = ssl.create_default_context(cafile=certificates.ca)
+        with urllib.request.urlopen(proxy.url + "/", context=context) as home:  # noqa: S310 (https, loopback)
+            assert f"<http://127.0.0.1:{proxy.port}/wp-json/>" in home.headers["Link"]
+        result = crawl(tmp_path, f"site={proxy.url}", env={"WP_USERNAME": site.username,
+                                                           "WP_APP_PASSWORD": site.app_password,
+                                                           "SSL_CERT_FILE": str(certificates.ca)})
+        revisions_requests = proxy.requests_to(r"wp/v2/posts/\d+/revisions")
+    assert result.exit_code == 0, result.log[-3000:]
+    items = result.items()
+    assert_valid_records(items)
+    assert {item["id"] for item in items} == set(truth)
+    dangling = {post_id for post_id, post in truth.items() if "dangling_featured_media" in post["features"]}
+    assert {item["id"] for item in items if item["errors"]} == dangling
+    for item in items:
+        expected = truth[item["id"]]
+        assert item["author"] == expected["author"]
+        assert [term["id"] for term in item["categories"]] == [term["id"] for term in expected["categories"]]
+        assert (item["featured_media"] or {}).get("id") == (expected["featured_media"] or {}).get("id")
+        assert len(item["revisions"]["items"] or []) == expected["revisions"]["count"]
+    assert revisions_requests and all(seen.authorization for seen in revisions_requests)
+    assert site.app_password not in result.log + result.stderr

@@ -187,7 +187,7 @@ class PostAssembler:
             href = parse_api_href(url)
             if href is None or not site.in_scope(url):
                 continue
-            collection = self._collection((href.root, href.route), entry["field"], site)
+            collection = self._collection((site.over_https(href.root), href.route), entry["field"], site)
             collection.resolved.update({int(resource_id): resource
                                         for resource_id, resource in entry["resources"].items()})
 

@@ -13,7 +13,7 @@ from viewworld.state import SiteState
 if TYPE_CHECKING:
     from viewworld.arguments import SiteOptions
     from viewworld.credentials import Credentials
-    from viewworld.wordpress import ApiRoot
+    from viewworld.wordpress import ApiRoot, Link
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -188,10 +188,45 @@ class Site:
         return same_site(self.url, url)
 
     def use_root(self, root: ApiRoot) -> None:
-        """Takes ``root`` as its API root, and the root's scheme and host as its own: a site is known by
-        that address in every run, those that remember the root and skip the home page too."""
-        self.api_root = root
+        """Takes ``root`` as its API root (over https, see :meth:`over_https`), and the root's scheme and host as
+        its own: a site is known by that address in every run, those that remember the root and skip the home
+        page too."""
+        self.api_root = root = self.over_https(root)
         self.adopt(root.url)
+
+    def over_https(self, root: ApiRoot) -> ApiRoot:
+        """``root`` over https when it is this site's, written with http, and the site is crawled over https: a
+        WordPress behind a TLS proxy that believes it is served over http writes every URL (its API root,
+        ``_links``) with http, and those are asked for over TLS, which the site serves, so that neither its
+        answers nor a password travel in clear. A site that redirected its home page to http is crawled over
+        http: that was the site's own word, over TLS.
+
+        >>> from viewworld.wordpress import ApiRoot
+        >>> site = Site("https://example.org", "https://example.org")
+        >>> site.over_https(ApiRoot.from_url("http://www.example.org:80/wp-json/")).base
+        'https://www.example.org/wp-json/'
+        >>> site.over_https(ApiRoot.from_url("http://cdn.example.net/wp-json/")).base
+        'http://cdn.example.net/wp-json/'
+        >>> Site("http://example.org").over_https(ApiRoot.from_url("http://example.org/wp-json/")).base
+        'http://example.org/wp-json/'
+        """
+        if not root.base.startswith("http://") or not self.url.startswith("https://") or not self.in_scope(root.base):
+            return root
+        parts = urlsplit(root.base)
+        if "@" in parts.netloc:
+            return root
+        # in scope: the site's host (or its www twin) at the site's own port, or both at their scheme's default
+        netloc = parts.netloc.removesuffix(":80")
+        return root._replace(base=f"https://{netloc}{root.base[len('http://') + len(parts.netloc):]}")
+
+    def over_https_links(self, links: list[Link]) -> list[Link]:
+        """``links`` with each collection of this site's written with http asked for over https (see
+        :meth:`over_https`); the same list when there is none (nearly always: checked in a few string tests)."""
+        if not self.url.startswith("https://") or not any(
+                link.collection is not None and link.collection[0].base.startswith("http://") for link in links):
+            return links
+        return [link if link.collection is None else
+                link._replace(collection=(self.over_https(link.collection[0]), link.collection[1])) for link in links]
 
     def lower_page_size(self, size: int) -> None:
         """The site was found to allow ``size`` posts a page, below what was asked: used from now on, and kept."""

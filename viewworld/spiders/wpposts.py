@@ -490,7 +490,7 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         if site.credentials is not None and post.revisions["count"] and site.api_root is not None:
             revisions_url = site.api_root.endpoint(f"/wp/v2/posts/{post.id}/revisions",
                                                    {"per_page": MAX_PER_PAGE, "_fields": REVISION_FIELDS})
-        self.assembler.add(site, post, post_links(raw), revisions_url)
+        self.assembler.add(site, post, site.over_https_links(post_links(raw)), revisions_url)
 
     def after_page(self, site: Site, first: bool = False) -> Iterator[Any]:
         """What a posts page's answer (``first``: page 1's) leaves to do: more pages, the end of the walk,
