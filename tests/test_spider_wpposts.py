@@ -25,13 +25,14 @@ ROOT = f"{SITE}/index.php?rest_route=/"
 INDEX = json.dumps({"name": "viewworld", "namespaces": ["oembed/1.0", "wp/v2"]}).encode()
 
 
-def make_spider(tmp_path: Path, concurrency: int = 1, **arguments: str) -> WpPostsSpider:
+def make_spider(tmp_path: Path, concurrency: int = 1, settings: dict[str, Any] | None = None,
+                **arguments: str) -> WpPostsSpider:
     """The spider on a site of its own; ``concurrency`` 1 (the default here) asks for page 1 alone."""
     ours = ("ASSEMBLY_MAX_WAITING_POSTS", "INCREMENTAL_OVERLAP", "DELETION_SWEEP_INTERVAL", "POSTS_ONLY_NEEDED_FIELDS",
             "REVISION_COUNTS")
     settings = {name: getattr(project_settings, name) for name in ours} | {
         "STATE_DIR": str(tmp_path / "state"), "OUTPUT_DIR": str(tmp_path / "output"),
-        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency}
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency} | (settings or {})
     crawler = get_crawler(WpPostsSpider, settings)
     spider = WpPostsSpider.from_crawler(crawler, **({"site": SITE} | arguments))
     crawler.spider = spider
@@ -324,6 +325,23 @@ def test_a_redirect_to_https_and_www_is_followed_and_the_site_known_by_its_final
     assert site.key == "www.viewworld.org"
     assert site.in_scope("https://www.viewworld.org/wp-json/wp/v2/posts")
     assert not site.in_scope("https://evil.example/wp-json/")
+
+
+@pytest.mark.parametrize("advertised", ["HTTP://www.viewworld.org/wp-json/", "http://www.viewworld.org:0080/wp-json/"])
+def test_an_https_site_that_advertises_an_http_root_is_asked_over_https(tmp_path, advertised):
+    """A WordPress behind a TLS proxy writes its URLs with http; a site crawled over https stays on https: the
+    root it advertises, the root it answers from (an http redirect of it, by someone on the way), its posts pages."""
+    import asyncio
+
+    spider = make_spider(tmp_path)
+    home = asyncio.run(first_request(spider))
+    [root] = respond(home, b"<html></html>", headers={"Link": f'<{advertised}>; rel="https://api.w.org/"',
+                                                     "Content-Type": "text/html"}, response_class=HtmlResponse)
+    assert root.url == "https://www.viewworld.org/wp-json/"
+    answered = JsonResponse("http://www.viewworld.org/wp-json/", body=INDEX, request=root)
+    [posts] = follow(root.callback(answered, **root.cb_kwargs))
+    assert posts.url.startswith("https://www.viewworld.org/wp-json/wp/v2/posts?")
+    assert spider.sites[SITE].api_root.base == "https://www.viewworld.org/wp-json/"
 
 
 def test_runs_that_remember_the_root_know_the_site_by_the_address_its_redirect_gave(tmp_path):
@@ -1364,7 +1382,7 @@ def test_credentials_go_only_over_https_to_the_api_roots_host(tmp_path, caplog):
     from viewworld.sites import Site
     from viewworld.wordpress import ApiRoot
 
-    spider = make_spider(tmp_path)
+    spider = make_spider(tmp_path, settings={"DOWNLOAD_VERIFY_CERTIFICATES": True})  # as credentials make it
     site = spider.sites[SITE] = Site(SITE, SITE, credentials=Credentials("editor", "secret app password"))
     site.use_root(ApiRoot.from_url(f"{SITE}/wp-json/"))
     middleware = CredentialsMiddleware(spider.crawler)
@@ -1386,3 +1404,27 @@ def test_credentials_go_only_over_https_to_the_api_roots_host(tmp_path, caplog):
     plain = Site("http://127.0.0.1:8080", "http://127.0.0.1:8080", credentials=Credentials("editor", "secret"))
     plain.use_root(ApiRoot.from_url("http://127.0.0.1:8080/wp-json/"))
     assert plain.credentials_go_to("http://127.0.0.1:8080/wp-json/wp/v2/users/me")
+
+
+@pytest.mark.parametrize(("verify", "environment", "why"), [
+    (False, {}, "TLS certificates are not verified: DOWNLOAD_VERIFY_CERTIFICATES is off"),
+    (True, {"SSLKEYLOGFILE": "/tmp/keys.log"}, "TLS session keys are written to SSLKEYLOGFILE"),
+])
+def test_credentials_go_over_https_only_when_tls_keeps_them(tmp_path, caplog, monkeypatch, verify, environment, why):
+    """However the spider is run (the crawl command refuses both), a password never goes over TLS that does not
+    keep it to the site."""
+    from viewworld.credentials import Credentials
+    from viewworld.middlewares import CredentialsMiddleware
+    from viewworld.sites import Site
+    from viewworld.wordpress import ApiRoot
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    spider = make_spider(tmp_path, settings={"DOWNLOAD_VERIFY_CERTIFICATES": verify})
+    site = spider.sites[SITE] = Site(SITE, SITE, credentials=Credentials("editor", "secret app password"))
+    site.use_root(ApiRoot.from_url(f"{SITE}/wp-json/"))
+    request = Request(f"{SITE}/wp-json/wp/v2/users/me", meta={"site": SITE, "authorized": True})
+    CredentialsMiddleware(spider.crawler).process_request(request)
+    assert "Authorization" not in request.headers
+    assert [record.getMessage() for record in caplog.records if "not sent" in record.getMessage()] == [
+        f"{SITE}: the application password is not sent to {SITE}/wp-json/wp/v2/users/me ({why})"]

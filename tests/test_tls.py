@@ -58,7 +58,8 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
         certificate = (x509.CertificateBuilder()
                        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
                        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-                       .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+                       .not_valid_before(now - datetime.timedelta(days=1))
+                       .not_valid_after(now + datetime.timedelta(days=1))
                        .add_extension(x509.SubjectAlternativeName([subject]), critical=False)
                        .sign(ca_key, hashes.SHA256()))
         paths = directory / f"{name}.pem", directory / f"{name}.key"
@@ -184,3 +185,12 @@ def test_a_wordpress_that_writes_its_urls_with_http_is_crawled_over_https_with_i
         assert len(item["revisions"]["items"] or []) == expected["revisions"]["count"]
     assert revisions_requests and all(seen.authorization for seen in revisions_requests)
     assert site.app_password not in result.log + result.stderr
+
+
+def test_tls_session_keys_written_to_a_file_are_refused_with_credentials(tmp_path: Path) -> None:
+    result = crawl(tmp_path, "site=https://127.0.0.1:9", env=CREDENTIALS | {"SSLKEYLOGFILE": str(tmp_path / "keys")})
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "scrapy crawl: SSLKEYLOGFILE with credentials: Scrapy writes each TLS session's keys there, and with a "
+        "capture of the traffic they show the application password; unset it, or crawl without credentials")
+    assert not (tmp_path / "keys").exists()

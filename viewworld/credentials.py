@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,8 @@ from viewworld.sites import same_site
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from scrapy.settings import BaseSettings
 
 
 class CredentialsError(ValueError):
@@ -44,6 +47,18 @@ def credentials_configured(environ: Mapping[str, str] | None = None) -> bool:
     to a peer nobody checked goes to whoever answers for the host."""
     environ = os.environ if environ is None else environ
     return any(environ.get(name) for name in CREDENTIAL_VARIABLES)
+
+
+def tls_unsafe_for_credentials(settings: BaseSettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why TLS would not keep a password to the site it is meant for, or None: certificates not verified, or the
+    TLS session keys written to a file (``SSLKEYLOGFILE``, which Scrapy honours: whoever has the file and a
+    capture reads the ``Authorization`` header)."""
+    environ = os.environ if environ is None else environ
+    if not settings.getbool("DOWNLOAD_VERIFY_CERTIFICATES"):
+        return "TLS certificates are not verified: DOWNLOAD_VERIFY_CERTIFICATES is off"
+    if environ.get("SSLKEYLOGFILE") and not sys.flags.ignore_environment:
+        return "TLS session keys are written to SSLKEYLOGFILE"
+    return None
 
 
 def _as_site(url: str) -> str:

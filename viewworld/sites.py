@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from viewworld.state import SiteState
 
@@ -198,8 +198,9 @@ class Site:
         """``root`` over https when it is this site's, written with http, and the site is crawled over https: a
         WordPress behind a TLS proxy that believes it is served over http writes every URL (its API root,
         ``_links``) with http, and those are asked for over TLS, which the site serves, so that neither its
-        answers nor a password travel in clear. A site that redirected its home page to http is crawled over
-        http: that was the site's own word, over TLS.
+        answers nor a password travel in clear. A site whose home page redirects to http is crawled over http in
+        that run (the site's own word, over TLS); a later run, which starts from the root it remembers, asks over
+        https and follows the site's redirects.
 
         >>> from viewworld.wordpress import ApiRoot
         >>> site = Site("https://example.org", "https://example.org")
@@ -209,15 +210,20 @@ class Site:
         'http://cdn.example.net/wp-json/'
         >>> Site("http://example.org").over_https(ApiRoot.from_url("http://example.org/wp-json/")).base
         'http://example.org/wp-json/'
+        >>> site.over_https(ApiRoot.from_url("HTTP://Example.org:0080/index.php?rest_route=/")).base
+        'https://example.org/index.php'
+        >>> Site("https://[::1]:8443").over_https(ApiRoot.from_url("http://[::1]:8443/wp-json/")).base
+        'https://[::1]:8443/wp-json/'
         """
         if not root.base.startswith("http://") or not self.url.startswith("https://") or not self.in_scope(root.base):
             return root
         parts = urlsplit(root.base)
-        if "@" in parts.netloc:
+        if "@" in parts.netloc or parts.hostname is None:
             return root
-        # in scope: the site's host (or its www twin) at the site's own port, or both at their scheme's default
-        netloc = parts.netloc.removesuffix(":80")
-        return root._replace(base=f"https://{netloc}{root.base[len('http://') + len(parts.netloc):]}")
+        # In scope: the site's host (or its www twin) at the site's own port, or both at their scheme's default.
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        netloc = host if parts.port in (None, 80) else f"{host}:{parts.port}"
+        return root._replace(base=urlunsplit(("https", netloc, parts.path, parts.query, "")))
 
     def over_https_links(self, links: list[Link]) -> list[Link]:
         """``links`` with each collection of this site's written with http asked for over https (see

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import resource
 import sys
 from pathlib import Path
@@ -88,6 +89,10 @@ class Command(ScrapyCrawlCommand):
                 and settings.getpriority("DOWNLOAD_VERIFY_CERTIFICATES") >= SETTINGS_PRIORITIES["spider"]):
             refuse("DOWNLOAD_VERIFY_CERTIFICATES=False with credentials: the application password would go to whoever "
                    "answers for the site's host; crawl without credentials, or fix the site's certificate", BAD_ARGUMENTS)
+        if credentials_configured() and os.environ.get("SSLKEYLOGFILE") and not sys.flags.ignore_environment:
+            refuse("SSLKEYLOGFILE with credentials: Scrapy writes each TLS session's keys there, and with a capture of "
+                   "the traffic they show the application password; unset it, or crawl without credentials",
+                   BAD_ARGUMENTS)
         if settings.get("REDIS_URL"):
             # A claim carries full, sweep and per_page to whichever worker pops it; a one-off crawl's dates and
             # count would hold for this worker's claims only, and it would crawl them without a lock.

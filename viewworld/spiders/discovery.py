@@ -54,7 +54,7 @@ class ApiDiscovery:
         )
         if advertised is None and b"html" in (response.headers.get("Content-Type") or b""):
             advertised = api_root_from_html(response.text, response.url)
-        if advertised is not None and advertised.startswith("http://"):  # a site behind a TLS proxy: over https
+        if advertised is not None:  # an http root of a site behind a TLS proxy: asked for over https
             root = ApiRoot.from_url(advertised)
             advertised = advertised if (secure := site.over_https(root)) == root else secure.url
         candidates = [advertised] if advertised and site.in_scope(advertised) else []

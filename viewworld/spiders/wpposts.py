@@ -35,7 +35,7 @@ from viewworld import cluster
 from viewworld.cluster import ClusterClaims
 from viewworld.arguments import CrawlArguments
 from viewworld.assembly import Batch, PostAssembler, build_post, gmt
-from viewworld.credentials import credentials_configured, credentials_for_sites
+from viewworld.credentials import credentials_configured, credentials_for_sites, tls_unsafe_for_credentials
 from viewworld.output import recover_part_files
 from viewworld.sites import FULL, INCREMENTAL, LOCKED, ONE_OFF, Site
 from viewworld.spiders.common import answer_error, describe_failure, is_json, utc_now, with_int_id
@@ -113,6 +113,8 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         self.closed_doors: set[tuple[str, str, str]] = set()
         self.credentials_withheld: set[str] = set()
         """Sites whose credentials a request was refused (said once)."""
+        self.tls_unsafe: str | None = None
+        """Why a password would not be safe over TLS in this crawl (see tls_unsafe_for_credentials), or None."""
 
     @staticmethod
     def check_arguments(raw: Mapping[str, object]) -> CrawlArguments:
@@ -152,6 +154,9 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         spider.only_needed_fields = settings.getbool("POSTS_ONLY_NEEDED_FIELDS")
         spider.revision_counts = settings.getbool("REVISION_COUNTS", True)
         spider.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN")
+        spider.tls_unsafe = tls_unsafe_for_credentials(settings)
+        if credentials_configured() and spider.tls_unsafe is None:
+            logger.info("TLS certificates are verified (DOWNLOAD_VERIFY_CERTIFICATES): credentials are set")
         spider.concurrent_sites = max(settings.getint("CONCURRENT_SITES"), 0)
         crawler.signals.connect(spider.flush_batches_when_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.start_hand_backs, signal=signals.spider_opened)
@@ -610,12 +615,17 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         site = self.sites.get(site_origin)
         if site is None or site.credentials is None:
             return None
+        withheld = None
         if url is not None and not site.credentials_go_to(url):
+            withheld = (f"only over https, to the API root's host "
+                        f"{site.api_root.netloc if site.api_root else '?'}")
+        elif url is not None and url.startswith("https://") and self.tls_unsafe is not None:
+            withheld = self.tls_unsafe  # the crawl command refuses this; another way of running the spider may not
+        if withheld is not None:
             if site_origin not in self.credentials_withheld:
                 self.credentials_withheld.add(site_origin)
-                logger.warning("%s: the application password is not sent to %s (only over https, to the API "
-                               "root's host %s)", site.url, url.split("?", 1)[0],
-                               site.api_root.netloc if site.api_root else "?")
+                logger.warning("%s: the application password is not sent to %s (%s)", site.url,
+                               url.split("?", 1)[0] if url else "?", withheld)
             return None
         return site.credentials
 
