@@ -1,4 +1,4 @@
-# The README's two commands (scripts/demo, scripts/test: a fresh Debian has no make), and the benchmarks.
+# The README's two commands, and the benchmarks. A minimal Debian without make runs scripts/demo and scripts/test.
 .PHONY: demo test bench venv clean
 
 # The main job, offline: crawl the bundled demo site on 127.0.0.1 and write JSON Lines.
@@ -9,7 +9,7 @@ demo:
 test:
 	scripts/test
 
-# The benchmark (bench/run.py; not part of scripts/test: 10-21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
+# The benchmark (bench/run.py; not part of make test: 10-21 min). `.venv/bin/python bench/run.py --quick`: ~4 min.
 bench:
 	scripts/install-system-packages.sh
 	scripts/venv.sh --test

@@ -1,4 +1,4 @@
-"""``scripts/demo [--port N] [--output DIR] [scrapy crawl arguments]``: the real ``wpposts`` spider, with the
+"""``scripts/demo [--port N] [--output-dir DIR] [scrapy crawl arguments]``: the real ``wpposts`` spider, with the
 real settings, crawls the bundled demo site (recorded WordPress API responses, served on 127.0.0.1 by
 ``demo/wpserver.py``) and writes JSON Lines.
 
@@ -17,31 +17,34 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "output" / "demo"
-DEMO_PORT = 47474
+DEMO_PORT = 28642  # below Linux's ephemeral ports (32768-60999), which any connection may hold
 
 
-def start_server(port: int) -> tuple[subprocess.Popen[str], str] | None:
-    """The demo server on ``port`` (0: a free one) and its URL; None when it cannot listen there."""
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "demo" / "wpserver.py"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-    )
-    assert server.stdout is not None and server.stderr is not None
+def start_server(port: int, output_dir: Path) -> tuple[subprocess.Popen[str], str] | None:
+    """The demo server on ``port`` (0: a free one) and its URL; None when it cannot listen there. What it says on
+    stderr goes to ``output_dir/server.log``."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log = output_dir / "server.log"
+    with log.open("w", encoding="utf-8") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "demo" / "wpserver.py"), "--port", str(port)],
+            stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT,
+        )
+    assert server.stdout is not None
     line = server.stdout.readline()
     if not line:
         server.wait(timeout=10)
-        error = server.stderr.read().strip().splitlines()
         server.stdout.close()
-        server.stderr.close()
+        error = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         if port and error and "Address already in use" in error[-1]:
             return None
         raise SystemExit(f"demo: the demo server did not start (exit {server.returncode}): "
-                         f"{error[-1] if error else 'no message'}")
-    server.stderr.close()
+                         f"{error[-1] if error else 'no message'} (see {shown(log)})")
     return server, json.loads(line)["url"]
 
 
@@ -71,13 +74,16 @@ def shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def summarize(exit_code: int, output_dir: Path, written: list[Path]) -> None:
+def summarize(exit_code: int, output_dir: Path, written: list[Path], started: float) -> None:
     log = output_dir / "crawl.log"
     if not written:
         if exit_code != 0:
             print(f"demo: no output written (exit code {exit_code}); see {shown(log)}")
             return
-        requests = re.findall(r"'downloader/request_count': (\d+)", log.read_text(encoding="utf-8", errors="replace"))
+        # The log is this run's unless the arguments sent it elsewhere (-s LOG_FILE=..., --nolog).
+        fresh = log.exists() and log.stat().st_mtime >= started
+        text = log.read_text(encoding="utf-8", errors="replace") if fresh else ""
+        requests = re.findall(r"'downloader/request_count': (\d+)", text)
         print(f"\ndemo: nothing changed since the last run, so nothing was written ({requests[-1] if requests else '?'}"
               f" requests); `scripts/demo -a full=1` writes every post again. The crawl's log is {shown(log)}")
         return
@@ -94,27 +100,29 @@ def summarize(exit_code: int, output_dir: Path, written: list[Path]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # No abbreviations: an argument this script does not know is scrapy crawl's, whole (-o, --output included).
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--port", type=int, default=DEMO_PORT, help="the demo server's port (default %(default)s; "
                         "0: a free one, a new site each run)")
-    parser.add_argument("--output", type=Path, default=OUTPUT_DIR, help="OUTPUT_DIR and STATE_DIR's parent "
-                        "(default output/demo)")
+    parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR, help="OUTPUT_DIR, with the state and the "
+                        "logs (default output/demo)")
     arguments, extra = parser.parse_known_args(argv)
-    output_dir = arguments.output.resolve()
-    started = start_server(arguments.port)
-    if started is None:
+    output_dir = arguments.output_dir.resolve()
+    running = start_server(arguments.port, output_dir)
+    if running is None:
         print(f"demo: port {arguments.port} is taken; the demo server takes another, so this run crawls a new site",
               flush=True)
-        started = start_server(0)
-        assert started is not None
-    server, site = started
+        running = start_server(0, output_dir)
+        assert running is not None
+    server, site = running
     before = set(output_dir.glob("*/posts-*.jsonl"))
+    started = time.time()
     try:
         exit_code = crawl(site, output_dir, extra)
     finally:
         stop_server(server)
     written = sorted(set(output_dir.glob("*/posts-*.jsonl")) - before, key=lambda path: path.stat().st_mtime)
-    summarize(exit_code, output_dir, written)
+    summarize(exit_code, output_dir, written, started)
     return exit_code
 
 

@@ -1,4 +1,5 @@
-"""The README's first command: ``scripts/demo`` crawls the bundled demo site with the real spider and settings.
+"""The README's first command: ``make demo`` (``scripts/demo``) crawls the bundled demo site with the real spider
+and settings.
 
 Run through ``scripts/demo.py`` (``scripts/demo`` only makes the virtualenv first), twice on one port: the first run
 writes every published post of ``demo/site``, the second finds nothing changed and writes nothing.
@@ -24,7 +25,7 @@ def free_port() -> int:
 
 
 def run_demo(output: Path, port: int, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "scripts/demo.py", "--port", str(port), "--output", str(output), *extra],
+    return subprocess.run([sys.executable, "scripts/demo.py", "--port", str(port), "--output-dir", str(output), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
 
 
