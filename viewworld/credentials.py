@@ -53,12 +53,18 @@ def tls_unsafe_for_credentials(settings: BaseSettings, environ: Mapping[str, str
     """Why TLS would not keep a password to the site it is meant for, or None: certificates not verified, or the
     TLS session keys written to a file (``SSLKEYLOGFILE``, which Scrapy honours: whoever has the file and a
     capture reads the ``Authorization`` header)."""
-    environ = os.environ if environ is None else environ
     if not settings.getbool("DOWNLOAD_VERIFY_CERTIFICATES"):
         return "TLS certificates are not verified: DOWNLOAD_VERIFY_CERTIFICATES is off"
-    if environ.get("SSLKEYLOGFILE") and not sys.flags.ignore_environment:
+    if tls_keys_logged(environ):
         return "TLS session keys are written to SSLKEYLOGFILE"
     return None
+
+
+def tls_keys_logged(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether Scrapy writes each TLS session's keys to a file (``SSLKEYLOGFILE``, unless Python ignores the
+    environment), verified connections too."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("SSLKEYLOGFILE")) and not sys.flags.ignore_environment
 
 
 def _as_site(url: str) -> str:

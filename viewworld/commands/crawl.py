@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import resource
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES, default_settings
 
-from viewworld.credentials import credentials_configured
+from viewworld.credentials import credentials_configured, tls_keys_logged
 from viewworld.outcome import BAD_ARGUMENTS, OUTPUT_FAILED, SITE_FAILED, SITE_LOCKED, exit_code
 from viewworld.state import SiteLocked, StateStore
 
@@ -89,7 +88,7 @@ class Command(ScrapyCrawlCommand):
                 and settings.getpriority("DOWNLOAD_VERIFY_CERTIFICATES") >= SETTINGS_PRIORITIES["spider"]):
             refuse("DOWNLOAD_VERIFY_CERTIFICATES=False with credentials: the application password would go to whoever "
                    "answers for the site's host; crawl without credentials, or fix the site's certificate", BAD_ARGUMENTS)
-        if credentials_configured() and os.environ.get("SSLKEYLOGFILE") and not sys.flags.ignore_environment:
+        if credentials_configured() and tls_keys_logged():
             refuse("SSLKEYLOGFILE with credentials: Scrapy writes each TLS session's keys there, and with a capture of "
                    "the traffic they show the application password; unset it, or crawl without credentials",
                    BAD_ARGUMENTS)

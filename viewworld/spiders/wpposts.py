@@ -615,17 +615,17 @@ class WpPostsSpider(ClusterClaims, ApiDiscovery, IdListing, SiteEnding, Spider):
         site = self.sites.get(site_origin)
         if site is None or site.credentials is None:
             return None
-        withheld = None
-        if url is not None and not site.credentials_go_to(url):
-            withheld = (f"only over https, to the API root's host "
-                        f"{site.api_root.netloc if site.api_root else '?'}")
-        elif url is not None and url.startswith("https://") and self.tls_unsafe is not None:
+        if url is None:
+            return site.credentials
+        if not site.credentials_go_to(url):
+            withheld = f"only over https, to the API root's host {site.api_root.netloc if site.api_root else '?'}"
+        elif url.startswith("https://") and self.tls_unsafe is not None:
             withheld = self.tls_unsafe  # the crawl command refuses this; another way of running the spider may not
-        if withheld is not None:
-            if site_origin not in self.credentials_withheld:
-                self.credentials_withheld.add(site_origin)
-                logger.warning("%s: the application password is not sent to %s (%s)", site.url,
-                               url.split("?", 1)[0] if url else "?", withheld)
-            return None
-        return site.credentials
+        else:
+            return site.credentials
+        if site_origin not in self.credentials_withheld:
+            self.credentials_withheld.add(site_origin)
+            logger.warning("%s: the application password is not sent to %s (%s)", site.url, url.split("?", 1)[0],
+                           withheld)
+        return None
 
