@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -340,3 +341,21 @@ def test_a_date_that_is_not_a_date_is_null_with_an_error(site, seed_post):
     [post] = assembler.ready()
     assert (post.date_gmt, post.modified_gmt) == (None, "2024-01-01T00:00:00Z")
     assert [error["field"] for error in post.errors] == ["date_gmt"]
+
+
+def test_resources_an_earlier_run_kept_under_an_http_root_fill_posts_linked_with_http(site, seed_post):
+    """A WordPress behind a TLS proxy writes its links with http; a site crawled over https asks for them over
+    https, and what an earlier run kept under the http root (a state from before) fills its posts all the same."""
+    http_api = API.replace("https://", "http://")
+    raw = json.loads(json.dumps(seed_post).replace("https://www.viewworld.org", "http://www.viewworld.org"))
+    assembler = PostAssembler()
+    assembler.preload(site, {
+        f"{http_api}/wp/v2/users": {"field": "author", "resources": {"1": {"id": 1, "name": "Kept", "slug": "kept"}}},
+        f"{http_api}/wp/v2/categories": {"field": "categories", "resources": {"8": CATEGORY}},
+    })
+    assembler.add(site, build_post(site, raw, "2026-11-29T00:00:00Z"), site.over_https_links(post_links(raw)))
+    [batch] = assembler.batches(flush=True)
+    assert batch.url.startswith(f"{API}/wp/v2/media&include=1137&")
+    assembler.resolve(batch, [MEDIA])
+    [post] = assembler.ready()
+    assert (post.author["name"], post.categories, post.errors) == ("Kept", [CATEGORY], [])
